@@ -1,0 +1,25 @@
+"""Project-wide scheduled tasks, and the list of schedules every deployment must have."""
+
+from django_q.models import Schedule
+
+SCHEDULES = [
+    # The heartbeat proves the scheduler runs: /healthz reports any schedule left far overdue.
+    {
+        "func": "medspa_receptionist.tasks.heartbeat",
+        "name": "heartbeat",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
+]
+
+
+def heartbeat() -> str:
+    return "ok"
+
+
+def ensure_schedules(**_kwargs) -> None:
+    """Create or update the schedules by name; safe to run on every migrate."""
+    for spec in SCHEDULES:
+        spec = dict(spec)
+        name = spec.pop("name")
+        Schedule.objects.update_or_create(name=name, defaults={**spec, "repeats": -1})
