@@ -3,6 +3,8 @@
 from django_q.models import Schedule
 
 SCHEDULES = [
+    # Hourly, so that each practice's patients move on cadence/due/late soon after their local midnight.
+    {"func": "booking.tasks.series_sweep_all", "name": "series-sweep", "schedule_type": Schedule.HOURLY},
     # The heartbeat proves the scheduler runs: /healthz reports any schedule left far overdue.
     {
         "func": "medspa_receptionist.tasks.heartbeat",

@@ -33,6 +33,8 @@ from .roles import staff_member_sync_access
 admin.site.site_header = "Med spa receptionist"
 admin.site.site_title = "Receptionist admin"
 admin.site.index_title = "Practice settings"
+# The wide tables (menu, calendar) need the room more than a second copy of the index does.
+admin.site.enable_nav_sidebar = False
 
 
 @admin.register(Practice)
@@ -102,15 +104,7 @@ class ProviderAdmin(PracticeScopedAdmin):
 
 @admin.register(Service)
 class ServiceAdmin(PracticeScopedAdmin):
-    list_display = [
-        "name",
-        "category",
-        "duration_minutes",
-        "buffer_after_minutes",
-        "price_range",
-        "consultation_required_for_new",
-        "is_active",
-    ]
+    list_display = ["name", "category", "minutes", "buffer", "price_range", "consultation_first", "is_active"]
     list_filter = ["category", "consultation_required_for_new", "is_active"]
     search_fields = ["name", "slug", "synonyms"]
     prepopulated_fields = {"slug": ["name"]}
@@ -125,6 +119,18 @@ class ServiceAdmin(PracticeScopedAdmin):
     @admin.display(description="Price range")
     def price_range(self, obj):
         return obj.price_range_text or "Not published"
+
+    @admin.display(description="Minutes", ordering="duration_minutes")
+    def minutes(self, obj):
+        return obj.duration_minutes
+
+    @admin.display(description="Buffer", ordering="buffer_after_minutes")
+    def buffer(self, obj):
+        return obj.buffer_after_minutes
+
+    @admin.display(description="Consult first", boolean=True, ordering="consultation_required_for_new")
+    def consultation_first(self, obj):
+        return obj.consultation_required_for_new
 
 
 @admin.register(Resource)

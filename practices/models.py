@@ -169,7 +169,13 @@ class Provider(models.Model):
         ordering = ["last_name", "first_name"]
 
     def __str__(self) -> str:
-        return f"{self.first_name} {self.last_name}, {self.get_credential_display().split(' (')[0]}"
+        return f"{self.first_name} {self.last_name}, {self.credential_short}"
+
+    @property
+    def credential_short(self) -> str:
+        """MD, NP, RN...: how a schedule or a staff alert names the credential."""
+        label = self.get_credential_display()
+        return label[label.index("(") + 1 : -1] if "(" in label else label
 
     @property
     def display_name(self) -> str:

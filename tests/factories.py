@@ -1,6 +1,6 @@
 """Factories for every model the tests build, in one place."""
 
-from datetime import time
+from datetime import time, timedelta
 from decimal import Decimal
 
 import factory
@@ -165,3 +165,19 @@ class StaffMemberFactory(factory.django.DjangoModelFactory):
             from practices.roles import staff_member_sync_access
 
             staff_member_sync_access(self)
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    """A raw row, for tests that need a visit in place without the booking engine's checks."""
+
+    class Meta:
+        model = "booking.Appointment"
+
+    practice = factory.SubFactory(PracticeFactory)
+    location = factory.SubFactory(LocationFactory, practice=factory.SelfAttribute("..practice"))
+    patient = factory.SubFactory(PatientFactory, practice=factory.SelfAttribute("..practice"))
+    service = factory.SubFactory(ServiceFactory, practice=factory.SelfAttribute("..practice"))
+    provider = factory.SubFactory(ProviderFactory, practice=factory.SelfAttribute("..practice"))
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + timedelta(minutes=o.service.duration_minutes))
+    blocks_until = factory.LazyAttribute(lambda o: o.ends_at + timedelta(minutes=o.service.buffer_after_minutes))
+    source = "staff"
