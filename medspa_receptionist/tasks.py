@@ -3,6 +3,8 @@
 from django_q.models import Schedule
 
 SCHEDULES = [
+    # Follow-ups, messages deferred by quiet hours, and anything a restart dropped.
+    {"func": "calls.tasks.outreach_sweep", "name": "outreach-sweep", "schedule_type": Schedule.MINUTES, "minutes": 1},
     # Hourly, so that each practice's patients move on cadence/due/late soon after their local midnight.
     {"func": "booking.tasks.series_sweep_all", "name": "series-sweep", "schedule_type": Schedule.HOURLY},
     # The heartbeat proves the scheduler runs: /healthz reports any schedule left far overdue.

@@ -7,6 +7,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-any-deployment
 os.environ.setdefault("PUBLIC_BASE_URL", "https://receptionist.test")
 os.environ.setdefault("TWILIO_AUTH_TOKEN", "test-auth-token")
 os.environ.setdefault("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000")
+os.environ.setdefault("MESSAGING_BACKEND", "locmem")
 
 from .settings import *  # noqa: E402,F403
 from .settings import Q_CLUSTER, STORAGES  # noqa: E402

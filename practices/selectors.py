@@ -1,5 +1,7 @@
 """Reads of practice data shared by pages, the API, the receptionist and analytics."""
 
+from django.db import models
+
 from .message_templates import DEFAULTS, render
 from .models import BlockedNumber, ContactConsent, Practice, StaffMember
 
@@ -30,3 +32,20 @@ def phone_is_blocked(*, practice: Practice, phone: str) -> bool:
 
 def staff_for_alerts(*, practice: Practice):
     return StaffMember.objects.filter(practice=practice, receives_alerts=True).select_related("user")
+
+
+def location_is_open(*, location, at) -> bool:
+    """Whether `location` is within business hours at the instant `at`, closures counted."""
+    from .models import Closure
+
+    local = at.astimezone(location.zone)
+    wall = local.time()
+    if not location.hours.filter(weekday=local.weekday(), opens_at__lte=wall, closes_at__gt=wall).exists():
+        return False
+    closures = Closure.objects.filter(
+        practice_id=location.practice_id, starts_on__lte=local.date(), ends_on__gte=local.date()
+    ).filter(models.Q(location=location) | models.Q(location__isnull=True))
+    for closure in closures:
+        if closure.from_time is None or closure.from_time <= wall < closure.to_time:
+            return False
+    return True

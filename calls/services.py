@@ -1,0 +1,342 @@
+"""Actions for calls and inbound messages. Each stores what arrived before acting on it."""
+
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from booking.models import FollowUpTask
+from practices.models import ConsentEvent, ContactConsent, Patient, PhoneNumber
+from practices.phones import InvalidPhoneNumber, normalize_phone
+from practices.selectors import consent_status
+from practices.services import consent_record
+
+from .messaging.services import outreach_queue
+from .models import Call, Channel, Conversation, Message, Outreach
+from .outreach.cadence import cadence_stop
+from .outreach.text_back import text_back_for_missed_call
+from .receptionist.consent import ConsentIntent, consent_intent
+
+logger = logging.getLogger(__name__)
+
+MISSED_DIAL_STATUSES = {"no-answer": "no_answer", "busy": "busy", "failed": "failed", "canceled": "canceled"}
+CALL_STATUS_RANK = {
+    "queued": 0,
+    "initiated": 0,
+    "ringing": 1,
+    "in-progress": 2,
+    "completed": 3,
+    "busy": 3,
+    "failed": 3,
+    "no-answer": 3,
+    "canceled": 3,
+}
+
+
+def phone_number_for(to: str) -> PhoneNumber | None:
+    """Our number that was called or texted; None when it belongs to no practice."""
+    try:
+        number = normalize_phone(to)
+    except InvalidPhoneNumber:
+        return None
+    return PhoneNumber.objects.select_related("practice", "location").filter(number=number, is_active=True).first()
+
+
+def _e164_or_blank(raw: str) -> str:
+    try:
+        return normalize_phone(raw)
+    except InvalidPhoneNumber:
+        return ""
+
+
+@transaction.atomic
+def call_receive(*, number: PhoneNumber, call_sid: str, from_raw: str, status: str) -> tuple[Call, bool]:
+    """Record an incoming call once per CallSid."""
+    from_phone = _e164_or_blank(from_raw)
+    patient = Patient.objects.filter(practice_id=number.practice_id, phone=from_phone).first() if from_phone else None
+    return Call.objects.get_or_create(
+        call_sid=call_sid,
+        defaults={
+            "practice_id": number.practice_id,
+            "location": number.location,
+            "phone_number": number,
+            "from_raw": from_raw[:40],
+            "from_phone": from_phone,
+            "patient": patient,
+            "status": status or "ringing",
+        },
+    )
+
+
+@transaction.atomic
+def call_mark_missed(*, call: Call, reason: str) -> bool:
+    """Mark a call missed with its reason and queue the text-back; only the first report counts."""
+    now = timezone.now()
+    changed = Call.objects.filter(pk=call.pk, missed=False, accepted_by_staff=False).update(
+        missed=True, missed_reason=reason, missed_at=now, answered_by=Call.AnsweredBy.RECEPTIONIST
+    )
+    if not changed:
+        return False
+    call.refresh_from_db()
+    text_back_for_missed_call(call=call)
+    return True
+
+
+@transaction.atomic
+def call_record_dial_result(*, call: Call, dial_status: str, dial_call_sid: str) -> bool:
+    """Record how ringing the front desk went. Returns True when the call was missed.
+
+    With screening, staff accept by pressing 1; a "completed" dial nobody accepted was answered by
+    the desk phone's voicemail, which is a missed call too.
+    """
+    Call.objects.filter(pk=call.pk).update(dial_status=dial_status[:20], dial_call_sid=dial_call_sid[:64])
+    call.refresh_from_db()
+    if dial_status in MISSED_DIAL_STATUSES:
+        call_mark_missed(call=call, reason=MISSED_DIAL_STATUSES[dial_status])
+        return True
+    if call.accepted_by_staff:
+        Call.objects.filter(pk=call.pk).update(answered_by=Call.AnsweredBy.STAFF)
+        return False
+    call_mark_missed(call=call, reason=Call.MissedReason.NOT_ACCEPTED)
+    return True
+
+
+def call_accept_by_staff(*, parent_call_sid: str, dial_call_sid: str) -> bool:
+    """Staff pressed 1 on the screened leg: the call is theirs, not missed."""
+    return bool(
+        Call.objects.filter(call_sid=parent_call_sid, missed=False).update(
+            accepted_by_staff=True, dial_call_sid=dial_call_sid[:64], answered_by=Call.AnsweredBy.STAFF
+        )
+    )
+
+
+def call_update_status(*, call_sid: str, status: str, duration: int | None) -> bool:
+    """A status callback moves the call forward only; out-of-order ones change nothing."""
+    call = Call.objects.filter(call_sid=call_sid).first()
+    if call is None:
+        return False
+    if CALL_STATUS_RANK.get(status, -1) <= CALL_STATUS_RANK.get(call.status, -1):
+        return False
+    fields = {"status": status}
+    if duration is not None:
+        fields["duration_seconds"] = duration
+    return bool(Call.objects.filter(pk=call.pk, status=call.status).update(**fields))
+
+
+@dataclass(frozen=True)
+class Received:
+    message: Message
+    created: bool
+
+
+@transaction.atomic
+def message_receive(
+    *, number: PhoneNumber, message_sid: str, from_raw: str, body: str, channel: str, num_media: int = 0
+) -> Received:
+    """Store an inbound message once per MessageSid, in its conversation, before anything acts on it.
+
+    The processing is queued after commit, and only by the delivery that stored it: a repeated
+    delivery (one after the other, or at the same moment) finds the row and does nothing more.
+    """
+    existing = Message.objects.filter(provider_sid=message_sid).first()
+    if existing:
+        return Received(existing, False)
+    phone = normalize_phone(from_raw)
+    patient = Patient.objects.filter(practice_id=number.practice_id, phone=phone).first()
+    conversation, _ = Conversation.objects.get_or_create(
+        practice_id=number.practice_id,
+        phone=phone,
+        channel=channel,
+        defaults={"patient": patient, "location": number.location, "practice_number": number.number},
+    )
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                practice_id=number.practice_id,
+                conversation=conversation,
+                direction=Message.Direction.INBOUND,
+                channel=channel,
+                sender=Message.Sender.PATIENT,
+                body=body,
+                provider_sid=message_sid,
+                status="received",
+                num_media=num_media,
+                created_at=now,
+            )
+    except IntegrityError:
+        return Received(Message.objects.get(provider_sid=message_sid), False)
+    Conversation.objects.filter(pk=conversation.pk).update(last_inbound_at=now)
+    transaction.on_commit(lambda: _dispatch_inbound(message.pk))
+    logger.info("inbound message %s stored", message.pk)
+    return Received(message, True)
+
+
+def _dispatch_inbound(message_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task("calls.tasks.inbound_process", message_id, task_name=f"inbound-{message_id}")
+
+
+def _reply(message: Message, *, template_key: str = "", body: str = "", kind=Outreach.Kind.REPLY) -> Outreach:
+    conversation = message.conversation
+    return outreach_queue(
+        practice_id=message.practice_id,
+        kind=kind,
+        phone=conversation.phone,
+        channel=conversation.channel,
+        conversation=conversation,
+        patient=conversation.patient,
+        location=conversation.location,
+        template_key=template_key,
+        body=body,
+        automated=False,
+    )
+
+
+@transaction.atomic
+def inbound_process(*, message_id: int) -> str:
+    """Act on a stored inbound message, once: consent words first, then the receptionist."""
+    claimed = Message.objects.filter(pk=message_id, processed_at__isnull=True).update(processed_at=timezone.now())
+    if not claimed:
+        return "already processed"
+    message = Message.objects.select_related("conversation", "practice", "conversation__patient").get(pk=message_id)
+    conversation = message.conversation
+    practice = message.practice
+    intent = consent_intent(message.body)
+    if intent == ConsentIntent.OPT_OUT:
+        Message.objects.filter(pk=message.pk).update(intent="opt_out")
+        if consent_status(practice=practice, phone=conversation.phone) == ContactConsent.Status.OPTED_OUT:
+            return "already opted out"  # exactly one confirmation, then silence
+        told = _confirmation_text(practice, "opt_out_confirmation")
+        consent_record(
+            practice=practice,
+            phone=conversation.phone,
+            kind=ConsentEvent.Kind.OPT_OUT,
+            source=_consent_source(message.body),
+            told=told,
+            evidence=message.provider_sid or "",
+        )
+        cadence_stop(practice_id=practice.pk, phone=conversation.phone, reason="patient opted out")
+        Outreach.objects.filter(practice=practice, phone=conversation.phone, state=Outreach.State.PENDING).update(
+            state=Outreach.State.CANCELLED, state_reason="patient opted out"
+        )
+        _reply(message, template_key="opt_out_confirmation", kind=Outreach.Kind.CONSENT)
+        return "opted out"
+    opted_out = consent_status(practice=practice, phone=conversation.phone) == ContactConsent.Status.OPTED_OUT
+    if intent == ConsentIntent.OPT_IN and opted_out:
+        Message.objects.filter(pk=message.pk).update(intent="opt_in")
+        consent_record(
+            practice=practice,
+            phone=conversation.phone,
+            kind=ConsentEvent.Kind.OPT_IN,
+            source=ConsentEvent.Source.SMS_KEYWORD,
+            told=_confirmation_text(practice, "opt_in_confirmation"),
+            evidence=message.provider_sid or "",
+        )
+        _reply(message, template_key="opt_in_confirmation", kind=Outreach.Kind.CONSENT)
+        return "opted in"
+    if intent == ConsentIntent.HELP:
+        Message.objects.filter(pk=message.pk).update(intent="help")
+        _reply(message, template_key="help_reply", kind=Outreach.Kind.CONSENT)
+        return "help"
+    if opted_out:
+        return "opted out: stored, not answered"
+    if conversation.channel == Channel.WHATSAPP:
+        consent, _ = ContactConsent.objects.get_or_create(practice=practice, phone=conversation.phone)
+        if not consent.whatsapp_opted_in:
+            consent_record(
+                practice=practice,
+                phone=conversation.phone,
+                kind=ConsentEvent.Kind.WHATSAPP_OPT_IN,
+                source=ConsentEvent.Source.SMS_WORDING,
+                told="",
+                evidence=message.provider_sid or "",
+            )
+    cadence_stop(practice_id=practice.pk, phone=conversation.phone, reason="patient replied")
+    return receptionist_respond(message=message)
+
+
+def _consent_source(body: str) -> str:
+    from .receptionist.consent import OPT_OUT_KEYWORDS, _keyword
+
+    return ConsentEvent.Source.SMS_KEYWORD if _keyword(body) in OPT_OUT_KEYWORDS else ConsentEvent.Source.SMS_WORDING
+
+
+def _confirmation_text(practice, key: str) -> str:
+    from practices.selectors import message_text
+
+    return message_text(practice=practice, key=key)
+
+
+def receptionist_respond(*, message: Message) -> str:
+    """Until the receptionist has its mind: acknowledge once and put a callback in the staff queue.
+    A caller's words on the phone get the callback only: their text-back is already on its way."""
+    conversation = message.conversation
+    if conversation.staff_has_it:
+        return "staff has the conversation"
+    patient = conversation.patient
+    if patient is None:
+        patient, _ = Patient.objects.get_or_create(practice_id=message.practice_id, phone=conversation.phone)
+        Conversation.objects.filter(pk=conversation.pk).update(patient=patient)
+    open_callback = FollowUpTask.objects.filter(
+        patient=patient, kind=FollowUpTask.Kind.CALLBACK, status=FollowUpTask.Status.OPEN
+    ).exists()
+    if open_callback:
+        return "callback already queued"
+    spoke = conversation.channel == Channel.VOICE
+    FollowUpTask.objects.create(
+        practice_id=message.practice_id,
+        patient=patient,
+        kind=FollowUpTask.Kind.CALLBACK,
+        due_on=timezone.localdate(timezone=message.practice.zone),
+        reason="Left a message with the phone assistant" if spoke else "Texted us: reply or call back",
+    )
+    if spoke:
+        return "callback queued"
+    _reply(
+        message,
+        body=f"Thanks for your message! Someone from {message.practice.brand_name} will get back to you shortly.",
+    )
+    return "acknowledged"
+
+
+@transaction.atomic
+def message_status_update(*, message_sid: str, status: str, error_code: str = "") -> bool:
+    """A status callback: forward only. A carrier opt-out (21610) records the opt-out; an unreachable
+    number (30003, 30005, 30006) puts a callback in the staff queue, once."""
+    from .messaging.backends import OPTED_OUT_CODES, UNREACHABLE_CODES
+
+    message = (
+        Message.objects.select_for_update()
+        .select_related("conversation", "practice")
+        .filter(provider_sid=message_sid)
+        .first()
+    )
+    if message is None or not message.status_moves_to(status):
+        return False
+    Message.objects.filter(pk=message.pk).update(status=status, error_code=error_code[:10] or message.error_code)
+    phone = message.conversation.phone
+    if error_code in OPTED_OUT_CODES:
+        consent_record(
+            practice=message.practice,
+            phone=phone,
+            kind=ConsentEvent.Kind.OPT_OUT,
+            source=ConsentEvent.Source.CARRIER,
+            evidence=f"Twilio {error_code}",
+            told="Carrier reports this number unsubscribed (STOP).",
+        )
+    elif error_code in UNREACHABLE_CODES:
+        patient = (
+            message.conversation.patient or Patient.objects.get_or_create(practice=message.practice, phone=phone)[0]
+        )
+        FollowUpTask.objects.get_or_create(
+            practice=message.practice,
+            patient=patient,
+            kind=FollowUpTask.Kind.CALLBACK,
+            status=FollowUpTask.Status.OPEN,
+            reason=f"Texts can't reach this number (error {error_code}).",
+            defaults={"due_on": timezone.localdate(timezone=message.practice.zone)},
+        )
+    return True

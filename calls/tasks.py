@@ -1,0 +1,27 @@
+"""django-q2 entry points for calls: ids in, safe to run twice."""
+
+from django.utils import timezone
+
+from .messaging.services import outreach_release_stale, outreach_send
+from .models import Outreach
+
+__all__ = ["outreach_send", "inbound_process", "outreach_sweep"]
+
+
+def inbound_process(message_id: int) -> str:
+    from .services import inbound_process as process
+
+    return process(message_id=message_id)
+
+
+def outreach_sweep() -> int:
+    """Every minute: send what is due (follow-ups, deferred messages, anything a restart dropped)."""
+    outreach_release_stale()
+    due = list(
+        Outreach.objects.filter(state=Outreach.State.PENDING, due_at__lte=timezone.now())
+        .order_by("due_at")
+        .values_list("pk", flat=True)[:500]
+    )
+    for outreach_id in due:
+        outreach_send(outreach_id)
+    return len(due)

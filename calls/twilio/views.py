@@ -1,0 +1,136 @@
+"""Twilio webhooks. Thin: check, parse, store through a service, answer with TwiML."""
+
+import hashlib
+import logging
+
+from django.http import HttpResponse
+from django.utils import timezone
+
+from practices.selectors import location_is_open
+
+from .. import services
+from ..models import Call, Channel
+from . import twiml
+from .security import BadPayload, required, twilio_webhook, whole_number
+
+logger = logging.getLogger(__name__)
+
+
+def _xml(document: str) -> HttpResponse:
+    return HttpResponse(document, content_type="text/xml")
+
+
+def _clean_text(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; nothing a patient means is lost by dropping it.
+    return text.replace("\x00", "")
+
+
+@twilio_webhook
+def voice_incoming(request):
+    call_sid, from_raw, to = required(request, "CallSid", "From", "To")
+    number = services.phone_number_for(to)
+    if number is None:
+        logger.warning("incoming call to a number of no practice")
+        return _xml(twiml.empty_voice())
+    call, _ = services.call_receive(
+        number=number, call_sid=call_sid, from_raw=from_raw, status=request.POST.get("CallStatus", "")
+    )
+    if not call.missed and location_is_open(location=number.location, at=timezone.now()):
+        return _xml(twiml.dial_front_desk(forwards_to=number.forwards_to, ring_timeout=number.ring_timeout_seconds))
+    services.call_mark_missed(call=call, reason=Call.MissedReason.AFTER_HOURS)
+    return _xml(twiml.receptionist_greeting(brand=number.practice.brand_name))
+
+
+@twilio_webhook
+def voice_dial_status(request):
+    call_sid, dial_status = required(request, "CallSid", "DialCallStatus")
+    call = Call.objects.select_related("practice").filter(call_sid=call_sid).first()
+    if call is None:
+        return _xml(twiml.empty_voice())
+    missed = services.call_record_dial_result(
+        call=call, dial_status=dial_status, dial_call_sid=request.POST.get("DialCallSid", "")
+    )
+    if missed:
+        return _xml(twiml.receptionist_greeting(brand=call.practice.brand_name))
+    return _xml(twiml.hang_up())
+
+
+@twilio_webhook
+def voice_screen(request):
+    (parent_sid,) = required(request, "ParentCallSid")
+    call = Call.objects.select_related("practice").filter(call_sid=parent_sid).first()
+    if call is None:
+        return _xml(twiml.hang_up())
+    return _xml(twiml.screen_prompt(brand=call.practice.brand_name))
+
+
+@twilio_webhook
+def voice_screen_accept(request):
+    parent_sid, child_sid = required(request, "ParentCallSid", "CallSid")
+    if request.POST.get("Digits", "").strip() == "1" and services.call_accept_by_staff(
+        parent_call_sid=parent_sid, dial_call_sid=child_sid
+    ):
+        return _xml(twiml.connect())
+    return _xml(twiml.hang_up())
+
+
+@twilio_webhook
+def voice_gather(request):
+    (call_sid,) = required(request, "CallSid")
+    call = Call.objects.select_related("practice", "phone_number").filter(call_sid=call_sid).first()
+    if call is None:
+        return _xml(twiml.empty_voice())
+    speech = _clean_text(request.POST.get("SpeechResult", "")).strip()
+    if speech and call.from_phone:
+        # Twilio gives a gather no id of its own: the call and the words make one, so a retry is a duplicate.
+        digest = hashlib.sha256(speech.encode()).hexdigest()[:16]
+        services.message_receive(
+            number=call.phone_number,
+            message_sid=f"{call_sid}:speech:{digest}",
+            from_raw=call.from_phone,
+            body=speech,
+            channel=Channel.VOICE,
+        )
+    return _xml(twiml.goodbye_after_speech(brand=call.practice.brand_name, heard=bool(speech)))
+
+
+@twilio_webhook
+def voice_status(request):
+    call_sid, status = required(request, "CallSid", "CallStatus")
+    services.call_update_status(call_sid=call_sid, status=status, duration=whole_number(request, "CallDuration"))
+    return HttpResponse(status=204)
+
+
+@twilio_webhook
+def sms_inbound(request):
+    message_sid = request.POST.get("MessageSid") or request.POST.get("SmsSid") or ""
+    if not message_sid.strip():
+        raise BadPayload("MessageSid is required.")
+    from_raw, to = required(request, "From", "To")
+    channel = Channel.WHATSAPP if from_raw.lower().startswith("whatsapp:") else Channel.SMS
+    num_media = whole_number(request, "NumMedia", default=0)
+    number = services.phone_number_for(to)
+    if number is None:
+        logger.warning("inbound message to a number of no practice")
+        return _xml(twiml.empty_messaging())
+    try:
+        services.message_receive(
+            number=number,
+            message_sid=message_sid.strip(),
+            from_raw=from_raw,
+            body=_clean_text(request.POST.get("Body", "")),
+            channel=channel,
+            num_media=num_media,
+        )
+    except services.InvalidPhoneNumber:
+        raise BadPayload("From is not a phone number.") from None
+    return _xml(twiml.empty_messaging())
+
+
+@twilio_webhook
+def sms_status(request):
+    message_sid, status = required(request, "MessageSid", "MessageStatus")
+    services.message_status_update(
+        message_sid=message_sid, status=status, error_code=request.POST.get("ErrorCode", "").strip()
+    )
+    return HttpResponse(status=204)

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from .twilio import views
+
+# Twilio is configured with these paths: keep them stable.
+urlpatterns = [
+    path("webhooks/twilio/voice/", views.voice_incoming, name="twilio-voice"),
+    path("webhooks/twilio/voice/dial-status/", views.voice_dial_status, name="twilio-voice-dial-status"),
+    path("webhooks/twilio/voice/screen/", views.voice_screen, name="twilio-voice-screen"),
+    path("webhooks/twilio/voice/screen/accept/", views.voice_screen_accept, name="twilio-voice-screen-accept"),
+    path("webhooks/twilio/voice/gather/", views.voice_gather, name="twilio-voice-gather"),
+    path("webhooks/twilio/voice/status/", views.voice_status, name="twilio-voice-status"),
+    path("webhooks/twilio/sms/", views.sms_inbound, name="twilio-sms"),
+    path("webhooks/twilio/sms/status/", views.sms_status, name="twilio-sms-status"),
+]
