@@ -4,8 +4,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from psycopg.types.datetime import TimestamptzLoader
 
 from practices.models import (
     BusinessHours,
@@ -32,6 +35,26 @@ from .availability import (
     first_per_day,
 )
 from .models import ACTIVE_STATUSES, Appointment, SeriesEnrollment, WaitlistEntry
+
+
+def _rows(queryset, *fields) -> list[tuple]:
+    """values_list rows, unordered (the engine sorts), read fast where the rows are many.
+
+    On PostgreSQL Django parses every timestamptz in Python (its loader subclasses psycopg's, which
+    keeps psycopg from using its C one); for the thousands of busy intervals of a month that is most
+    of a search's time. With the session in UTC, psycopg's own loader gives the same aware UTC values.
+    """
+    queryset = queryset.order_by().values_list(*fields)
+    if connection.vendor != "postgresql" or connection.timezone_name != "UTC":
+        return list(queryset)
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    with connection.cursor() as cursor:
+        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 @dataclass(frozen=True)
@@ -96,7 +119,7 @@ def schedule_inputs(
     first_day = timezone.localtime(window.start, tz).date() - timedelta(days=1)
     last_day = timezone.localtime(reach, tz).date() + timedelta(days=1)
 
-    hours = _weekly(BusinessHours.objects.filter(location=location).values_list("weekday", "opens_at", "closes_at"))
+    hours = _weekly(_rows(BusinessHours.objects.filter(location=location), "weekday", "opens_at", "closes_at"))
     closures = Closure.objects.filter(
         Q(location=location) | Q(location__isnull=True),
         practice_id=location.practice_id,
@@ -118,22 +141,29 @@ def schedule_inputs(
     provider_ids = list(providers.values_list("pk", flat=True))
 
     shifts = defaultdict(list)
-    for provider_id, weekday, starts, ends in ProviderShift.objects.filter(
-        provider_id__in=provider_ids, location=location
-    ).values_list("provider_id", "weekday", "starts_at", "ends_at"):
+    for provider_id, weekday, starts, ends in _rows(
+        ProviderShift.objects.filter(provider_id__in=provider_ids, location=location),
+        "provider_id",
+        "weekday",
+        "starts_at",
+        "ends_at",
+    ):
         shifts[provider_id].append((weekday, starts, ends))
     time_off = defaultdict(list)
-    for provider_id, starts, ends in ProviderTimeOff.objects.filter(
-        provider_id__in=provider_ids, starts_at__lt=reach, ends_at__gt=window.start
-    ).values_list("provider_id", "starts_at", "ends_at"):
+    for provider_id, starts, ends in _rows(
+        ProviderTimeOff.objects.filter(provider_id__in=provider_ids, starts_at__lt=reach, ends_at__gt=window.start),
+        "provider_id",
+        "starts_at",
+        "ends_at",
+    ):
         time_off[provider_id].append(Interval(starts, ends))
 
     overlapping = Appointment.objects.filter(
         status__in=ACTIVE_STATUSES, starts_at__lt=reach, blocks_until__gt=window.start
     ).exclude(pk=exclude_appointment_id)
     provider_busy = defaultdict(list)
-    for provider_id, starts, ends in overlapping.filter(provider_id__in=provider_ids).values_list(
-        "provider_id", "starts_at", "blocks_until"
+    for provider_id, starts, ends in _rows(
+        overlapping.filter(provider_id__in=provider_ids), "provider_id", "starts_at", "blocks_until"
     ):
         provider_busy[provider_id].append(Interval(starts, ends))
 
@@ -143,8 +173,12 @@ def schedule_inputs(
         .values_list("pk", "capacity")
     )
     resource_busy = defaultdict(list)
-    for resource_id, unit, starts, ends in overlapping.filter(resource_id__in=[pk for pk, _ in resources]).values_list(
-        "resource_id", "resource_unit", "starts_at", "blocks_until"
+    for resource_id, unit, starts, ends in _rows(
+        overlapping.filter(resource_id__in=[pk for pk, _ in resources]),
+        "resource_id",
+        "resource_unit",
+        "starts_at",
+        "blocks_until",
     ):
         resource_busy[resource_id].append((Interval(starts, ends), unit))
 

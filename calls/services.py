@@ -271,8 +271,9 @@ def _confirmation_text(practice, key: str) -> str:
 
 
 def receptionist_respond(*, message: Message) -> str:
-    """Until the receptionist has its mind: acknowledge once and put a callback in the staff queue.
-    A caller's words on the phone get the callback only: their text-back is already on its way."""
+    """Until the receptionist has its mind: acknowledge the first text of a thread, and make sure
+    staff have a callback to make. A caller's words on the phone get the callback only: their
+    text-back is already on its way."""
     conversation = message.conversation
     if conversation.staff_has_it:
         return "staff has the conversation"
@@ -280,25 +281,23 @@ def receptionist_respond(*, message: Message) -> str:
     if patient is None:
         patient, _ = Patient.objects.get_or_create(practice_id=message.practice_id, phone=conversation.phone)
         Conversation.objects.filter(pk=conversation.pk).update(patient=patient)
-    open_callback = FollowUpTask.objects.filter(
-        patient=patient, kind=FollowUpTask.Kind.CALLBACK, status=FollowUpTask.Status.OPEN
-    ).exists()
-    if open_callback:
-        return "callback already queued"
     spoke = conversation.channel == Channel.VOICE
-    FollowUpTask.objects.create(
-        practice_id=message.practice_id,
-        patient=patient,
-        kind=FollowUpTask.Kind.CALLBACK,
-        due_on=timezone.localdate(timezone=message.practice.zone),
-        reason="Left a message with the phone assistant" if spoke else "Texted us: reply or call back",
-    )
+    if not FollowUpTask.objects.filter(
+        patient=patient, kind=FollowUpTask.Kind.CALLBACK, status=FollowUpTask.Status.OPEN
+    ).exists():
+        FollowUpTask.objects.create(
+            practice_id=message.practice_id, patient=patient, kind=FollowUpTask.Kind.CALLBACK,
+            due_on=timezone.localdate(timezone=message.practice.zone),
+            reason="Left a message with the phone assistant" if spoke else "Texted us: reply or call back",
+        )
     if spoke:
         return "callback queued"
-    _reply(
-        message,
-        body=f"Thanks for your message! Someone from {message.practice.brand_name} will get back to you shortly.",
-    )
+    acknowledged = conversation.messages.filter(
+        direction=Message.Direction.OUTBOUND, kind=Outreach.Kind.REPLY
+    ).exists()
+    if acknowledged:
+        return "already acknowledged"
+    _reply(message, body=f"Thanks for your message! Someone from {message.practice.brand_name} will get back to you shortly.")
     return "acknowledged"
 
 

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import simulator
 from .twilio import views
 
 # Twilio is configured with these paths: keep them stable.
@@ -12,4 +13,8 @@ urlpatterns = [
     path("webhooks/twilio/voice/status/", views.voice_status, name="twilio-voice-status"),
     path("webhooks/twilio/sms/", views.sms_inbound, name="twilio-sms"),
     path("webhooks/twilio/sms/status/", views.sms_status, name="twilio-sms-status"),
+    # The demo's patient phone (demo mode only).
+    path("simulator/", simulator.simulator, name="simulator"),
+    path("simulator/call/", simulator.simulator_call, name="simulator-call"),
+    path("simulator/text/", simulator.simulator_text, name="simulator-text"),
 ]

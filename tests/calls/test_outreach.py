@@ -246,3 +246,17 @@ def test_a_server_error_retries_with_backoff_then_alerts_staff(line, twilio, fai
     assert text_back.state == "failed" and text_back.attempts == 4
     assert [round(d.total_seconds() / 30) for d in delays] == [1, 2, 4]
     assert FollowUpTask.objects.filter(kind="callback").count() == 1
+
+
+def test_a_text_back_deferred_on_the_spring_forward_night_goes_at_8_am_daylight_time(line, twilio, outbox, clock):
+    clock.move_to(datetime(2027, 3, 13, 22, 30, tzinfo=NEW_YORK))  # Saturday night, EST
+    call = miss_a_call(twilio)
+    text_back = call.outreach.get(kind="text_back")
+    assert text_back.due_at == datetime(2027, 3, 14, 8, 0, tzinfo=NEW_YORK)
+    assert text_back.due_at.astimezone(UTC).hour == 12  # 8 am EDT, not 8 am EST (13:00 UTC)
+    clock.move_to(datetime(2027, 3, 14, 7, 59, tzinfo=NEW_YORK))
+    outreach_sweep()
+    assert outbox == []
+    clock.move_to(datetime(2027, 3, 14, 8, 0, 30, tzinfo=NEW_YORK))
+    outreach_sweep()
+    assert len(outbox) == 1

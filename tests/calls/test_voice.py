@@ -152,3 +152,32 @@ def test_a_malformed_duration_is_a_400(line, twilio):
     twilio(VOICE, fixture("voice_incoming"))
     response = twilio("/webhooks/twilio/voice/status/", fixture("voice_status_completed", CallDuration="forty"))
     assert response.status_code == 400 and "CallDuration" in response.content.decode()
+
+
+def test_the_same_missed_call_delivered_concurrently_is_one_call_and_one_text(line, twilio, outbox, transactional_db):
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: concurrent connections")
+    barrier = threading.Barrier(6)
+    codes = []
+
+    def deliver():
+        try:
+            barrier.wait()
+            codes.append(twilio(VOICE, fixture("voice_incoming")).status_code)
+            codes.append(twilio(DIAL, fixture("voice_dial_status_no_answer")).status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert codes == [200] * 12
+    assert Call.objects.count() == 1
+    assert Outreach.objects.filter(kind="text_back").count() == 1
+    assert len(outbox) == 1
