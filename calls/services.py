@@ -286,18 +286,21 @@ def receptionist_respond(*, message: Message) -> str:
         patient=patient, kind=FollowUpTask.Kind.CALLBACK, status=FollowUpTask.Status.OPEN
     ).exists():
         FollowUpTask.objects.create(
-            practice_id=message.practice_id, patient=patient, kind=FollowUpTask.Kind.CALLBACK,
+            practice_id=message.practice_id,
+            patient=patient,
+            kind=FollowUpTask.Kind.CALLBACK,
             due_on=timezone.localdate(timezone=message.practice.zone),
             reason="Left a message with the phone assistant" if spoke else "Texted us: reply or call back",
         )
     if spoke:
         return "callback queued"
-    acknowledged = conversation.messages.filter(
-        direction=Message.Direction.OUTBOUND, kind=Outreach.Kind.REPLY
-    ).exists()
+    acknowledged = conversation.messages.filter(direction=Message.Direction.OUTBOUND, kind=Outreach.Kind.REPLY).exists()
     if acknowledged:
         return "already acknowledged"
-    _reply(message, body=f"Thanks for your message! Someone from {message.practice.brand_name} will get back to you shortly.")
+    _reply(
+        message,
+        body=f"Thanks for your message! Someone from {message.practice.brand_name} will get back to you shortly.",
+    )
     return "acknowledged"
 
 

@@ -76,8 +76,14 @@ def _thread(practice, caller):
 @demo_only
 def simulator(request):
     practice, numbers, number, caller = _context(request)
-    context = {"practice": practice, "numbers": numbers, "number": number, "caller": caller,
-               "items": _thread(practice, caller), "heard": request.session.pop("simulator_heard", "")}
+    context = {
+        "practice": practice,
+        "numbers": numbers,
+        "number": number,
+        "caller": caller,
+        "items": _thread(practice, caller),
+        "heard": request.session.pop("simulator_heard", ""),
+    }
     template = "calls/_simulator_thread.html" if request.htmx else "calls/simulator.html"
     return render(request, template, context)
 
@@ -93,20 +99,40 @@ def simulator_call(request):
     """Call the spa; nobody at the desk answers (or it is after hours), and the receptionist picks up."""
     _, _, number, caller = _context(request)
     call_sid = f"CA{uuid.uuid4().hex}"
-    base = {"AccountSid": settings.TWILIO_ACCOUNT_SID or "AC" + "0" * 32, "ApiVersion": "2010-04-01",
-            "CallSid": call_sid, "From": caller, "To": number.number, "Caller": caller, "Called": number.number,
-            "Direction": "inbound", "CallStatus": "ringing"}
+    base = {
+        "AccountSid": settings.TWILIO_ACCOUNT_SID or "AC" + "0" * 32,
+        "ApiVersion": "2010-04-01",
+        "CallSid": call_sid,
+        "From": caller,
+        "To": number.number,
+        "Caller": caller,
+        "Called": number.number,
+        "Direction": "inbound",
+        "CallStatus": "ringing",
+    }
     heard = _post_signed(reverse("twilio-voice"), base)
     if "<Dial" in heard:
-        heard = _post_signed(reverse("twilio-voice-dial-status"), base | {
-            "CallStatus": "in-progress", "DialCallStatus": "no-answer", "DialCallSid": f"CA{uuid.uuid4().hex}",
-            "DialCallDuration": "0",
-        })
+        heard = _post_signed(
+            reverse("twilio-voice-dial-status"),
+            base
+            | {
+                "CallStatus": "in-progress",
+                "DialCallStatus": "no-answer",
+                "DialCallSid": f"CA{uuid.uuid4().hex}",
+                "DialCallDuration": "0",
+            },
+        )
     speech = request.POST.get("speech", "").strip()
     if speech:
-        heard += _post_signed(reverse("twilio-voice-gather"), base | {
-            "CallStatus": "in-progress", "SpeechResult": speech, "Confidence": "0.92",
-        })
+        heard += _post_signed(
+            reverse("twilio-voice-gather"),
+            base
+            | {
+                "CallStatus": "in-progress",
+                "SpeechResult": speech,
+                "Confidence": "0.92",
+            },
+        )
     _post_signed(reverse("twilio-voice-status"), base | {"CallStatus": "completed", "CallDuration": "35"})
     request.session["simulator_heard"] = heard
     return _back(number, caller)
@@ -118,10 +144,20 @@ def simulator_call(request):
 def simulator_text(request):
     _, _, number, caller = _context(request)
     message_sid = f"SM{uuid.uuid4().hex}"
-    _post_signed(reverse("twilio-sms"), {
-        "AccountSid": settings.TWILIO_ACCOUNT_SID or "AC" + "0" * 32, "ApiVersion": "2010-04-01",
-        "MessageSid": message_sid, "SmsSid": message_sid, "SmsMessageSid": message_sid, "From": caller,
-        "To": number.number, "Body": request.POST.get("body", "")[:1600], "NumMedia": "0", "NumSegments": "1",
-        "SmsStatus": "received",
-    })
+    _post_signed(
+        reverse("twilio-sms"),
+        {
+            "AccountSid": settings.TWILIO_ACCOUNT_SID or "AC" + "0" * 32,
+            "ApiVersion": "2010-04-01",
+            "MessageSid": message_sid,
+            "SmsSid": message_sid,
+            "SmsMessageSid": message_sid,
+            "From": caller,
+            "To": number.number,
+            "Body": request.POST.get("body", "")[:1600],
+            "NumMedia": "0",
+            "NumSegments": "1",
+            "SmsStatus": "received",
+        },
+    )
     return _back(number, caller)

@@ -7,6 +7,4 @@ from practices.tenancy import practice_for_user
 
 @require_GET
 def home(request):
-    return render(
-        request, "home.html", {"practice": practice_for_user(request.user), "demo_mode": settings.DEMO_MODE}
-    )
+    return render(request, "home.html", {"practice": practice_for_user(request.user), "demo_mode": settings.DEMO_MODE})

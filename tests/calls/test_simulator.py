@@ -12,12 +12,14 @@ def staff_client(client, line, django_capture_on_commit_callbacks):
     return client
 
 
-def test_calling_the_spa_misses_the_call_and_texts_back(staff_client, line, outbox, settings,
-                                                        django_capture_on_commit_callbacks):
+def test_calling_the_spa_misses_the_call_and_texts_back(
+    staff_client, line, outbox, settings, django_capture_on_commit_callbacks
+):
     settings.DEMO_MODE = True
     with django_capture_on_commit_callbacks(execute=True):
-        response = staff_client.post("/simulator/call/", {"phone": "+13475550123", "number": line.number,
-                                                          "speech": "Botox next week?"})
+        response = staff_client.post(
+            "/simulator/call/", {"phone": "+13475550123", "number": line.number, "speech": "Botox next week?"}
+        )
     assert response.status_code == 302
     call = Call.objects.get()
     assert call.missed and call.missed_reason == "no_answer" and call.status == "completed"
@@ -27,12 +29,15 @@ def test_calling_the_spa_misses_the_call_and_texts_back(staff_client, line, outb
     assert "Sorry we missed your call" in page and "What the caller heard" in page
 
 
-def test_texting_the_spa_goes_through_the_sms_webhook(staff_client, line, outbox, settings,
-                                                      django_capture_on_commit_callbacks):
+def test_texting_the_spa_goes_through_the_sms_webhook(
+    staff_client, line, outbox, settings, django_capture_on_commit_callbacks
+):
     settings.DEMO_MODE = True
     with django_capture_on_commit_callbacks(execute=True):
-        staff_client.post("/simulator/text/", {"phone": "+13475550123", "number": line.number,
-                                               "body": "<script>alert(1)</script> openings?"})
+        staff_client.post(
+            "/simulator/text/",
+            {"phone": "+13475550123", "number": line.number, "body": "<script>alert(1)</script> openings?"},
+        )
     inbound = Message.objects.get(direction="inbound")
     assert inbound.provider_sid.startswith("SM") and inbound.body.startswith("<script>")
     fragment = staff_client.get("/simulator/?phone=%2B13475550123", HTTP_HX_REQUEST="true").content.decode()
@@ -56,5 +61,3 @@ def test_front_desk_staff_sign_in_on_our_own_page(client, front_desk):
     response = client.post("/accounts/login/", {"username": front_desk.username, "password": "a-long-test-password"})
     assert response.status_code == 302 and response["Location"] == "/"
     assert client.get("/").status_code == 200
-
-
