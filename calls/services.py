@@ -17,6 +17,8 @@ from .models import Call, Channel, Conversation, Message, Outreach
 from .outreach.cadence import cadence_stop
 from .outreach.text_back import text_back_for_missed_call
 from .receptionist.consent import ConsentIntent, consent_intent
+from .receptionist.context import understand_for_practice
+from .receptionist.handoff import hand_off
 
 logger = logging.getLogger(__name__)
 
@@ -255,6 +257,17 @@ def inbound_process(*, message_id: int) -> str:
                 evidence=message.provider_sid or "",
             )
     cadence_stop(practice_id=practice.pk, phone=conversation.phone, reason="patient replied")
+    understanding = understand_for_practice(practice, message.body)
+    Message.objects.filter(pk=message.pk).update(intent=understanding.intent, extracted=understanding.as_dict())
+    if conversation.patient is None:
+        patient, _ = Patient.objects.get_or_create(practice=practice, phone=conversation.phone)
+        Conversation.objects.filter(pk=conversation.pk).update(patient=patient)
+        conversation.patient = patient
+    if understanding.escalation:
+        escalation = hand_off(message=message, understanding=understanding)
+        return f"handed off: {escalation.category}"
+    if conversation.staff_has_it or conversation.state == Conversation.State.HANDED_OFF:
+        return "staff has the conversation"
     return receptionist_respond(message=message)
 
 
@@ -275,7 +288,7 @@ def receptionist_respond(*, message: Message) -> str:
     staff have a callback to make. A caller's words on the phone get the callback only: their
     text-back is already on its way."""
     conversation = message.conversation
-    if conversation.staff_has_it:
+    if conversation.staff_has_it or conversation.state == Conversation.State.HANDED_OFF:
         return "staff has the conversation"
     patient = conversation.patient
     if patient is None:
