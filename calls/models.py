@@ -80,6 +80,11 @@ class Conversation(models.Model):
     )
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     last_outbound_at = models.DateTimeField(null=True, blank=True)
+    # The dialogue's memory: GLOW answers and scores, the times offered, misunderstandings in a row.
+    context = models.JSONField(default=dict, blank=True)
+    priority = models.DecimalField(
+        max_digits=3, decimal_places=1, null=True, blank=True, help_text="GLOW composite, 1 to 5."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -168,6 +173,7 @@ class Outreach(models.Model):
         STAFF_REPLY = "staff_reply", "Staff reply"
         CONSENT = "consent", "Consent confirmation"
         STAFF_ALERT = "staff_alert", "Staff alert"
+        REMINDER = "reminder", "Appointment reminder"
 
     class State(models.TextChoices):
         PENDING = "pending", "Waiting to send"
@@ -190,6 +196,9 @@ class Outreach(models.Model):
     call = models.ForeignKey(Call, on_delete=models.CASCADE, null=True, blank=True, related_name="outreach")
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, null=True, blank=True)
     location = models.ForeignKey("practices.Location", on_delete=models.SET_NULL, null=True, blank=True)
+    appointment = models.ForeignKey(
+        "booking.Appointment", on_delete=models.CASCADE, null=True, blank=True, related_name="outreach"
+    )
     due_at = models.DateTimeField(default=timezone.now)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     state_reason = models.CharField(max_length=120, blank=True)

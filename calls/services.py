@@ -1,12 +1,13 @@
 """Actions for calls and inbound messages. Each stores what arrived before acting on it."""
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from booking.models import FollowUpTask
+from booking.models import Appointment, FollowUpTask
 from practices.models import ConsentEvent, ContactConsent, Patient, PhoneNumber
 from practices.phones import InvalidPhoneNumber, normalize_phone
 from practices.selectors import consent_status
@@ -18,6 +19,7 @@ from .outreach.cadence import cadence_stop
 from .outreach.text_back import text_back_for_missed_call
 from .receptionist.consent import ConsentIntent, consent_intent
 from .receptionist.context import understand_for_practice
+from .receptionist.dialogue import respond
 from .receptionist.handoff import hand_off
 
 logger = logging.getLogger(__name__)
@@ -134,7 +136,14 @@ class Received:
 
 @transaction.atomic
 def message_receive(
-    *, number: PhoneNumber, message_sid: str, from_raw: str, body: str, channel: str, num_media: int = 0
+    *,
+    number: PhoneNumber,
+    message_sid: str,
+    from_raw: str,
+    body: str,
+    channel: str,
+    num_media: int = 0,
+    process: bool = True,
 ) -> Received:
     """Store an inbound message once per MessageSid, in its conversation, before anything acts on it.
 
@@ -170,7 +179,8 @@ def message_receive(
     except IntegrityError:
         return Received(Message.objects.get(provider_sid=message_sid), False)
     Conversation.objects.filter(pk=conversation.pk).update(last_inbound_at=now)
-    transaction.on_commit(lambda: _dispatch_inbound(message.pk))
+    if process:
+        transaction.on_commit(lambda: _dispatch_inbound(message.pk))
     logger.info("inbound message %s stored", message.pk)
     return Received(message, True)
 
@@ -268,7 +278,94 @@ def inbound_process(*, message_id: int) -> str:
         return f"handed off: {escalation.category}"
     if conversation.staff_has_it or conversation.state == Conversation.State.HANDED_OFF:
         return "staff has the conversation"
-    return receptionist_respond(message=message)
+    if conversation.channel == Channel.VOICE:
+        return "answered on the call"
+    conversation.refresh_from_db()
+    reply = respond(conversation=conversation, message=message, understanding=understanding)
+    _reply(message, body=reply.text)
+    return f"replied ({understanding.intent})"
+
+
+@dataclass(frozen=True)
+class VoiceTurn:
+    say: str
+    transfer: bool = False
+    done: bool = False
+    escalation_id: int | None = None
+
+
+@transaction.atomic
+def voice_turn(*, call: Call, speech: str) -> VoiceTurn:
+    """One exchange on the phone: store what the caller said, then answer in the same request.
+
+    The same understanding, escalation rules and dialogue as texts. A caller with an emergency or who
+    asks for a person is put through to the front desk; a booking is confirmed by text too.
+    """
+    digest = hashlib.sha256(speech.encode()).hexdigest()[:16]
+    received = message_receive(
+        number=call.phone_number,
+        message_sid=f"{call.call_sid}:speech:{digest}",
+        from_raw=call.from_phone,
+        body=speech,
+        channel=Channel.VOICE,
+        process=False,
+    )
+    message = Message.objects.select_related("conversation", "practice").get(pk=received.message.pk)
+    Message.objects.filter(pk=message.pk).update(processed_at=timezone.now())
+    conversation = message.conversation
+    practice = message.practice
+    if consent_intent(speech) == ConsentIntent.OPT_OUT:
+        consent_record(
+            practice=practice,
+            phone=conversation.phone,
+            kind=ConsentEvent.Kind.OPT_OUT,
+            source=ConsentEvent.Source.VERBAL,
+            told="We won't text you again.",
+            evidence=call.call_sid,
+        )
+        cadence_stop(practice_id=practice.pk, phone=conversation.phone, reason="patient opted out")
+        return VoiceTurn(say="Understood. We won't text you again. Thanks for calling.", done=True)
+    cadence_stop(practice_id=practice.pk, phone=conversation.phone, reason="patient replied")
+    understanding = understand_for_practice(practice, speech)
+    Message.objects.filter(pk=message.pk).update(intent=understanding.intent, extracted=understanding.as_dict())
+    if conversation.patient is None:
+        patient, _ = Patient.objects.get_or_create(practice=practice, phone=conversation.phone)
+        Conversation.objects.filter(pk=conversation.pk).update(patient=patient)
+        conversation.patient = patient
+    if understanding.escalation:
+        escalation = hand_off(message=message, understanding=understanding)
+        if escalation.category in ("emergency", "human_request"):
+            intro = (
+                "If you have trouble breathing or swallowing, hang up and call 911. "
+                if escalation.category == "emergency"
+                else ""
+            )
+            return VoiceTurn(
+                say=f"{intro}I'm connecting you with our team now.", transfer=True, escalation_id=escalation.pk
+            )
+        return VoiceTurn(
+            say=f"Thanks. I've passed that to our team at {practice.brand_name}, and someone will call "
+            "you back shortly. Is there anything else, like booking a visit?"
+        )
+    conversation.refresh_from_db()
+    reply = respond(
+        conversation=conversation, message=message, understanding=understanding, source=Appointment.Source.VOICE
+    )
+    if conversation.state == Conversation.State.BOOKED or reply.done:
+        outreach_queue(
+            practice_id=practice.pk,
+            kind=Outreach.Kind.REPLY,
+            phone=conversation.phone,
+            channel=Channel.SMS,
+            patient=conversation.patient,
+            location=conversation.location,
+            body=reply.text,
+            automated=False,
+        )
+        return VoiceTurn(
+            say=f"{reply.text} I've texted you the details. Thanks for calling {practice.brand_name}!", done=True
+        )
+    return VoiceTurn(say=reply.text)
 
 
 def _consent_source(body: str) -> str:
@@ -281,40 +378,6 @@ def _confirmation_text(practice, key: str) -> str:
     from practices.selectors import message_text
 
     return message_text(practice=practice, key=key)
-
-
-def receptionist_respond(*, message: Message) -> str:
-    """Until the receptionist has its mind: acknowledge the first text of a thread, and make sure
-    staff have a callback to make. A caller's words on the phone get the callback only: their
-    text-back is already on its way."""
-    conversation = message.conversation
-    if conversation.staff_has_it or conversation.state == Conversation.State.HANDED_OFF:
-        return "staff has the conversation"
-    patient = conversation.patient
-    if patient is None:
-        patient, _ = Patient.objects.get_or_create(practice_id=message.practice_id, phone=conversation.phone)
-        Conversation.objects.filter(pk=conversation.pk).update(patient=patient)
-    spoke = conversation.channel == Channel.VOICE
-    if not FollowUpTask.objects.filter(
-        patient=patient, kind=FollowUpTask.Kind.CALLBACK, status=FollowUpTask.Status.OPEN
-    ).exists():
-        FollowUpTask.objects.create(
-            practice_id=message.practice_id,
-            patient=patient,
-            kind=FollowUpTask.Kind.CALLBACK,
-            due_on=timezone.localdate(timezone=message.practice.zone),
-            reason="Left a message with the phone assistant" if spoke else "Texted us: reply or call back",
-        )
-    if spoke:
-        return "callback queued"
-    acknowledged = conversation.messages.filter(direction=Message.Direction.OUTBOUND, kind=Outreach.Kind.REPLY).exists()
-    if acknowledged:
-        return "already acknowledged"
-    _reply(
-        message,
-        body=f"Thanks for your message! Someone from {message.practice.brand_name} will get back to you shortly.",
-    )
-    return "acknowledged"
 
 
 @transaction.atomic
@@ -355,3 +418,18 @@ def message_status_update(*, message_sid: str, status: str, error_code: str = ""
             defaults={"due_on": timezone.localdate(timezone=message.practice.zone)},
         )
     return True
+
+
+@transaction.atomic
+def priority_callback(*, call: Call, escalation_id=None) -> FollowUpTask:
+    """A transfer nobody picked up: the caller goes to the top of the callback queue, due now."""
+    patient = call.patient or Patient.objects.get_or_create(practice=call.practice, phone=call.from_phone)[0]
+    task, _ = FollowUpTask.objects.get_or_create(
+        practice=call.practice,
+        patient=patient,
+        kind=FollowUpTask.Kind.CALLBACK,
+        status=FollowUpTask.Status.OPEN,
+        reason=f"PRIORITY: transfer from the phone assistant not answered (escalation {escalation_id or '-'})",
+        defaults={"due_on": timezone.localdate(timezone=call.practice.zone)},
+    )
+    return task

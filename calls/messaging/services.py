@@ -130,6 +130,13 @@ def outreach_send(outreach_id: int) -> str:
         if earliest is not None and earliest > now:
             _finish(outreach, Outreach.State.PENDING, "waits for the text-back", due_at=earliest)
             return "deferred"
+    if outreach.kind == Outreach.Kind.REMINDER and outreach.appointment_id:
+        from booking.models import Appointment
+
+        appointment = Appointment.objects.filter(pk=outreach.appointment_id).values_list("status", flat=True).first()
+        if appointment not in (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED):
+            _finish(outreach, Outreach.State.CANCELLED, "visit no longer booked")
+            return "cancelled"
     refusal = _consent_refuses(outreach)
     if refusal:
         _finish(outreach, Outreach.State.SKIPPED, refusal)

@@ -78,3 +78,54 @@ def goodbye_after_speech(*, brand: str, heard: bool) -> str:
         response.say(f"No problem. We'll text you shortly. Thanks for calling {brand}.", voice=VOICE)
     response.hangup()
     return str(response)
+
+
+MAX_TURNS = 8
+
+
+def say_and_listen(text: str, *, turn: int) -> str:
+    response = VoiceResponse()
+    gather = response.gather(
+        input="speech",
+        action=f"{absolute('twilio-voice-gather')}?turn={turn}",
+        method="POST",
+        speech_timeout="auto",
+        action_on_empty_result=True,
+        language="en-US",
+    )
+    gather.say(text, voice=VOICE)
+    return str(response)
+
+
+def say_and_hang_up(text: str) -> str:
+    response = VoiceResponse()
+    response.say(text, voice=VOICE)
+    response.hangup()
+    return str(response)
+
+
+def transfer_to_desk(*, say: str, forwards_to: str, escalation_id: int | None, ring_timeout: int) -> str:
+    """Put the caller through; whoever answers first hears a one-line summary (the whisper)."""
+    suffix = f"?escalation={escalation_id}" if escalation_id else ""
+    response = VoiceResponse()
+    response.say(say, voice=VOICE)
+    dial = response.dial(
+        action=f"{absolute('twilio-voice-transfer-result')}{suffix}",
+        method="POST",
+        timeout=ring_timeout,
+        answer_on_bridge=True,
+    )
+    dial.number(forwards_to, url=f"{absolute('twilio-voice-whisper')}{suffix}", method="POST")
+    return str(response)
+
+
+def whisper(escalation) -> str:
+    response = VoiceResponse()
+    if escalation is None:
+        response.say("Transferred call from the assistant.", voice=VOICE)
+        return str(response)
+    name = escalation.patient.first_name if escalation.patient and escalation.patient.first_name else "a caller"
+    service = escalation.summary.get("service_interest") or ""
+    about = f" about {service.replace('-', ' ')}" if service else ""
+    response.say(f"{escalation.get_category_display()} from {name}{about}. Connecting now.", voice=VOICE)
+    return str(response)

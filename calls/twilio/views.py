@@ -1,11 +1,11 @@
 """Twilio webhooks. Thin: check, parse, store through a service, answer with TwiML."""
 
-import hashlib
 import logging
 
 from django.http import HttpResponse
 from django.utils import timezone
 
+from escalations.models import Escalation
 from practices.selectors import location_is_open
 
 from .. import services
@@ -77,21 +77,50 @@ def voice_screen_accept(request):
 @twilio_webhook
 def voice_gather(request):
     (call_sid,) = required(request, "CallSid")
-    call = Call.objects.select_related("practice", "phone_number").filter(call_sid=call_sid).first()
+    call = Call.objects.select_related("practice", "phone_number", "location").filter(call_sid=call_sid).first()
     if call is None:
         return _xml(twiml.empty_voice())
     speech = _clean_text(request.POST.get("SpeechResult", "")).strip()
-    if speech and call.from_phone:
-        # Twilio gives a gather no id of its own: the call and the words make one, so a retry is a duplicate.
-        digest = hashlib.sha256(speech.encode()).hexdigest()[:16]
-        services.message_receive(
-            number=call.phone_number,
-            message_sid=f"{call_sid}:speech:{digest}",
-            from_raw=call.from_phone,
-            body=speech,
-            channel=Channel.VOICE,
+    brand = call.practice.brand_name
+    if not speech or not call.from_phone:
+        return _xml(twiml.goodbye_after_speech(brand=brand, heard=bool(speech)))
+    turns = int(request.GET.get("turn", "0") or 0) if request.GET.get("turn", "0").isdigit() else 0
+    turn = services.voice_turn(call=call, speech=speech)
+    if turn.transfer:
+        return _xml(
+            twiml.transfer_to_desk(
+                say=turn.say,
+                forwards_to=call.phone_number.forwards_to,
+                escalation_id=turn.escalation_id,
+                ring_timeout=call.phone_number.ring_timeout_seconds,
+            )
         )
-    return _xml(twiml.goodbye_after_speech(brand=call.practice.brand_name, heard=bool(speech)))
+    if turn.done or turns >= twiml.MAX_TURNS:
+        return _xml(twiml.say_and_hang_up(turn.say))
+    return _xml(twiml.say_and_listen(turn.say, turn=turns + 1))
+
+
+@twilio_webhook
+def voice_whisper(request):
+    """Played to the staff member who picks up a transferred call, before the caller is connected."""
+    escalation = Escalation.objects.select_related("patient").filter(pk=request.GET.get("escalation") or 0).first()
+    return _xml(twiml.whisper(escalation))
+
+
+@twilio_webhook
+def voice_transfer_result(request):
+    """The desk did not take a transferred call: the caller gets a priority callback."""
+    (call_sid,) = required(request, "CallSid")
+    dial_status = request.POST.get("DialCallStatus", "")
+    call = Call.objects.select_related("practice").filter(call_sid=call_sid).first()
+    if call is None or dial_status in ("completed", "answered"):
+        return _xml(twiml.hang_up())
+    services.priority_callback(call=call, escalation_id=request.GET.get("escalation"))
+    return _xml(
+        twiml.say_and_hang_up(
+            f"Sorry, our team couldn't pick up. You're first on our callback list at {call.practice.brand_name}."
+        )
+    )
 
 
 @twilio_webhook

@@ -22,7 +22,7 @@ def sid(n: int) -> str:
     return f"SM{n:032d}"
 
 
-def test_an_inbound_text_is_stored_in_its_conversation_and_acknowledged(line, twilio, outbox):
+def test_an_inbound_text_is_stored_in_its_conversation_and_answered(line, twilio, outbox):
     response = text(twilio, "Hi! Do you have anything for botox next week?")
     assert response.status_code == 200
     assert response.content.decode().strip().endswith("<Response />")
@@ -35,7 +35,7 @@ def test_an_inbound_text_is_stored_in_its_conversation_and_acknowledged(line, tw
     assert message.processed_at is not None
     assert Patient.objects.get(phone="+16465550188").practice == line.practice
     assert len(outbox) == 1 and "Glow Aesthetics" in outbox[0].body and "STOP" in outbox[0].body
-    assert FollowUpTask.objects.filter(kind="callback").count() == 1
+    assert message.intent == "book"
 
 
 def test_the_same_text_delivered_twice_is_one_row_and_one_reply(line, twilio, outbox):
@@ -137,7 +137,8 @@ def test_an_opted_out_number_is_never_texted_and_start_opts_back_in(line, twilio
 def test_yes_from_someone_who_never_opted_out_goes_to_the_receptionist(line, twilio, outbox):
     text(twilio, "Yes")
     assert not ConsentEvent.objects.exists()
-    assert "Thanks for your message" in outbox[0].body
+    assert len(outbox) == 1 and "subscribed" not in outbox[0].body
+    assert Message.objects.get(direction="inbound").intent == "confirm"
 
 
 def test_help_answers_with_the_practice_contact_and_stop_wording(line, twilio, outbox):

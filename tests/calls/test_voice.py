@@ -102,18 +102,17 @@ def test_the_same_call_delivered_twice_is_one_call_and_one_text(line, twilio, ou
     assert Outreach.objects.filter(kind="text_back").count() == 1
 
 
-def test_speech_from_the_caller_is_stored_and_staff_get_a_callback(line, twilio):
-    from booking.models import FollowUpTask
+def test_speech_from_the_caller_is_stored_and_the_receptionist_keeps_listening(line, twilio):
     from calls.models import Message
 
     twilio(VOICE, fixture("voice_incoming"))
     twilio(DIAL, fixture("voice_dial_status_no_answer"))
     response = twilio("/webhooks/twilio/voice/gather/", fixture("voice_gather"))
-    assert "<Hangup" in response.content.decode()
+    body = response.content.decode()
+    assert "<Gather" in body and "?turn=1" in body and "<Say" in body
     twilio("/webhooks/twilio/voice/gather/", fixture("voice_gather"))
     spoken = Message.objects.get(channel="voice")
-    assert spoken.body == "Hi, I wanted to ask about Botox next week."
-    assert FollowUpTask.objects.filter(kind="callback").count() == 1
+    assert spoken.body == "Hi, I wanted to ask about Botox next week." and spoken.intent == "book"
 
 
 def test_status_callbacks_move_a_call_forward_only(line, twilio):

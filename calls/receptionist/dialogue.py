@@ -1,0 +1,528 @@
+"""The dialogue policy: what the receptionist says and does next.
+
+States: greeting -> qualifying -> offering -> booked (or handed off, closed). Qualification follows
+GLOW (Goals, Limitations, Openness, Window), at most four questions and only those the patient has not
+already answered, each answer scored 1 to 5. Then three real open times from the booking engine, the
+one chosen is booked, confirmed with prep instructions, the location and how to reschedule, and the
+48 h and 2 h reminders are scheduled. Prices come only from the published range, policies only from
+approved answers; anything else becomes a question for staff. Nothing here invents a price, a policy,
+a clinical answer or a time.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from rapidfuzz import fuzz
+
+from booking import services as booking
+from booking.availability import Preferences
+from booking.models import Appointment, FollowUpTask, SeriesEnrollment
+from booking.selectors import first_choices, service_to_offer
+from practices.models import ApprovedAnswer, Campaign, Location, Membership, Patient, Provider, Service
+from practices.selectors import message_text
+
+from ..messaging.services import outreach_queue
+from ..models import Channel, Conversation, Message, Outreach
+from .understanding import Understanding
+
+MAX_QUESTIONS = 4
+SEARCH_DAYS = 30
+
+
+@dataclass
+class Reply:
+    text: str
+    transfer: bool = False  # voice: put the caller through to the front desk
+    done: bool = False  # voice: nothing more to ask
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%a %b %-d at %-I:%M %p")
+
+
+def _patient(conversation: Conversation) -> Patient:
+    if conversation.patient_id is None:
+        patient, _ = Patient.objects.get_or_create(practice=conversation.practice, phone=conversation.phone)
+        conversation.patient = patient
+        Conversation.objects.filter(pk=conversation.pk).update(patient=patient)
+    return conversation.patient
+
+
+def _save(conversation: Conversation, *, state: str | None = None) -> None:
+    if state:
+        conversation.state = state
+    fields = ["context", "state"]
+    scores = conversation.context.get("scores") or {}
+    if scores:
+        conversation.priority = Decimal(sum(scores.values()) / len(scores)).quantize(Decimal("0.1"))
+        fields.append("priority")
+    conversation.save(update_fields=fields)
+
+
+def _staff_question(conversation: Conversation, reason: str) -> Reply:
+    """Something only staff can answer: a dated callback with the question, and a promise of nothing."""
+    patient = _patient(conversation)
+    FollowUpTask.objects.create(
+        practice_id=conversation.practice_id,
+        patient=patient,
+        kind=FollowUpTask.Kind.CALLBACK,
+        due_on=timezone.localdate(timezone=conversation.practice.zone),
+        reason=reason[:200],
+    )
+    brand = conversation.practice.brand_name
+    return Reply(f"Good question! I'll have someone from {brand} get back to you with the exact answer shortly.")
+
+
+def _misunderstood(conversation: Conversation, message: Message) -> Reply:
+    misses = conversation.context.get("misses", 0) + 1
+    conversation.context["misses"] = misses
+    _save(conversation)
+    if misses >= 2:
+        conversation.context["misses"] = 0
+        _save(conversation, state=Conversation.State.HANDED_OFF)
+        _staff_question(conversation, "The assistant couldn't understand: please call back")
+        return Reply(
+            f"Sorry, I'm not getting it. I've asked a member of the {conversation.practice.brand_name} team to "
+            "reach out to you directly."
+        )
+    return Reply(
+        "Sorry, I didn't quite catch that. Are you looking to book a treatment, ask about prices, or something else?"
+    )
+
+
+# Answers from the practice's own records only.
+
+
+def _price_reply(conversation: Conversation, message: Message, service: Service | None) -> Reply:
+    if service is None or not service.price_range_text:
+        what = service.name if service else "that"
+        return _staff_question(conversation, f"Pricing question about {what}: not on the published menu")
+    consult = " New patients start with a consultation." if service.consultation_required_for_new else ""
+    conversation.context.setdefault("glow", {})["service"] = service.slug
+    _save(conversation)
+    return Reply(
+        f"{service.name} at {conversation.practice.brand_name} is {service.price_range_text}; your provider "
+        f"confirms the exact amount at your visit.{consult} Want me to find you a time?"
+    )
+
+
+def _approved_answer(conversation: Conversation, text: str) -> ApprovedAnswer | None:
+    best, best_score = None, 0
+    for answer in ApprovedAnswer.objects.filter(practice_id=conversation.practice_id, is_active=True):
+        for phrasing in [answer.title, *answer.phrasings]:
+            score = fuzz.token_set_ratio(phrasing.lower(), text.lower())
+            if score > best_score:
+                best, best_score = answer, score
+    return best if best_score >= 75 else None
+
+
+def _hours_reply(conversation: Conversation) -> Reply:
+    location = conversation.location or conversation.practice.locations.filter(is_active=True).first()
+    if location is None:
+        return Reply(f"Let me have someone from {conversation.practice.brand_name} send you our hours.")
+    days = {}
+    for hours in location.hours.order_by("weekday", "opens_at"):
+        days.setdefault(hours.get_weekday_display()[:3], []).append(
+            f"{hours.opens_at.strftime('%-I:%M%p').lower()}-{hours.closes_at.strftime('%-I:%M%p').lower()}"
+        )
+    listing = "; ".join(f"{day} {', '.join(spans)}" for day, spans in days.items())
+    parking = f" {location.parking}" if location.parking else ""
+    return Reply(f"{location.name}: {location.address}. Hours: {listing}.{parking}")
+
+
+def _membership_reply(conversation: Conversation, message: Message) -> Reply:
+    patient = _patient(conversation)
+    membership = Membership.objects.filter(patient=patient, status=Membership.Status.ACTIVE).first()
+    rules = (
+        _approved_answer(conversation, "membership")
+        or ApprovedAnswer.objects.filter(
+            practice_id=conversation.practice_id, topic="membership-rules", is_active=True
+        ).first()
+    )
+    parts = []
+    if membership:
+        renews = f", renewing {membership.renews_on:%b %-d}" if membership.renews_on else ""
+        parts.append(f"You're on {membership.plan} with ${membership.credits:,.0f} in credits{renews}.")
+    if rules:
+        parts.append(rules.answer)
+    if not parts:
+        return _staff_question(conversation, "Membership question")
+    return Reply(" ".join(parts))
+
+
+def _event_reply(conversation: Conversation, message: Message) -> Reply:
+    today = timezone.localdate(timezone=conversation.practice.zone)
+    campaign = (
+        Campaign.objects.filter(practice_id=conversation.practice_id, is_active=True, ends_on__gte=today)
+        .order_by("starts_on")
+        .first()
+    )
+    if campaign is None:
+        return _staff_question(conversation, "Asked about an event or offer")
+    conversation.context["campaign"] = campaign.source_code
+    _save(conversation)
+    deadline = f" Please RSVP by {campaign.deadline:%b %-d}." if campaign.deadline else ""
+    return Reply(f"{campaign.offer_text}{deadline} Want me to find you a time?")
+
+
+# GLOW qualification and booking.
+
+
+def _score_window(understanding: Understanding) -> int:
+    times = understanding.times
+    if times.asap or times.dates and min(times.dates) <= (date.today() + timedelta(days=7)).isoformat():
+        return 5
+    if times.range_start or times.weekdays or times.dates:
+        return 4
+    if times.parts_of_day or times.earliest:
+        return 3
+    return 1
+
+
+def _remember(conversation: Conversation, understanding: Understanding) -> None:
+    """Keep what this message told us, so no question is asked twice."""
+    glow = conversation.context.setdefault("glow", {})
+    scores = conversation.context.setdefault("scores", {})
+    if understanding.service:
+        glow["service"] = understanding.service
+        scores["goals"] = 5
+    if understanding.location:
+        glow["location"] = understanding.location
+        scores["limitations"] = 5
+    if understanding.new_patient is not None:
+        glow["new_patient"] = understanding.new_patient
+        scores["openness"] = 4 if understanding.new_patient else 5
+    if not understanding.times.is_empty():
+        glow["times"] = understanding.times.__dict__
+        scores["window"] = _score_window(understanding)
+    if understanding.cues:
+        glow["cues"] = sorted(set(glow.get("cues", [])) | set(understanding.cues))
+
+
+def _next_question(conversation: Conversation) -> str | None:
+    glow = conversation.context.get("glow", {})
+    asked = conversation.context.setdefault("asked", [])
+    if len(asked) >= MAX_QUESTIONS:
+        return None
+    practice = conversation.practice
+    patient = _patient(conversation)
+    questions = []
+    if "service" not in glow:
+        questions.append(
+            (
+                "goals",
+                "What treatment are you interested in? (For example Botox, lip filler, a HydraFacial "
+                "or laser hair removal.)",
+            )
+        )
+    locations = list(practice.locations.filter(is_active=True).values_list("name", flat=True))
+    if "location" not in glow and len(locations) > 1:
+        questions.append(("limitations", f"Which location works best for you: {' or '.join(locations)}?"))
+    if "new_patient" not in glow and not patient.is_returning:
+        questions.append(("openness", f"Have you been to {practice.brand_name} before?"))
+    if "times" not in glow:
+        questions.append(("window", "What days or times work best for you?"))
+    for key, question in questions:
+        if key not in asked:
+            asked.append(key)
+            conversation.context["pending_question"] = key
+            return question
+    return None
+
+
+def _answer_pending(conversation: Conversation, understanding: Understanding, text: str) -> None:
+    """A short answer to the question we asked ("no", "Scottsdale", "weekends") fills that slot."""
+    pending = conversation.context.pop("pending_question", None)
+    glow = conversation.context.setdefault("glow", {})
+    scores = conversation.context.setdefault("scores", {})
+    lowered = text.lower()
+    if pending == "openness" and "new_patient" not in glow:
+        no = any(word in lowered.split() for word in ("no", "nope", "never", "first"))
+        yes = any(word in lowered.split() for word in ("yes", "yep", "yeah", "before", "returning", "y"))
+        if no or yes:
+            glow["new_patient"] = no and not yes
+            scores["openness"] = 4 if glow["new_patient"] else 5
+    if pending == "limitations" and "location" not in glow:
+        for location in conversation.practice.locations.filter(is_active=True):
+            if location.name.lower().split()[0] in lowered or location.slug in lowered:
+                glow["location"] = location.slug
+                scores["limitations"] = 5
+    if pending == "window" and "times" not in glow:
+        glow["times"] = understanding.times.__dict__ if not understanding.times.is_empty() else {"asap": True}
+        scores["window"] = _score_window(understanding) if not understanding.times.is_empty() else 3
+
+
+def _preferences(times: dict) -> tuple[Preferences, datetime | None]:
+    weekdays = set(times.get("weekdays") or [])
+    for iso in times.get("dates") or []:
+        weekdays.add(date.fromisoformat(iso).weekday())
+    parts = frozenset(times.get("parts_of_day") or []) or None
+    earliest = time.fromisoformat(times["earliest"]) if times.get("earliest") else None
+    latest = time.fromisoformat(times["latest"]) if times.get("latest") else None
+    start = None
+    if times.get("range_start"):
+        start = date.fromisoformat(times["range_start"])
+    elif times.get("dates"):
+        start = date.fromisoformat(min(times["dates"]))
+    return Preferences(
+        weekdays=frozenset(weekdays) or None, parts_of_day=parts, earliest=earliest, latest=latest
+    ), start
+
+
+def _offer(conversation: Conversation, *, reschedule: Appointment | None = None) -> Reply:
+    practice = conversation.practice
+    glow = conversation.context.get("glow", {})
+    patient = _patient(conversation)
+    if reschedule is not None:
+        service, location, provider = reschedule.service, reschedule.location, None
+    else:
+        requested = Service.objects.filter(practice=practice, slug=glow.get("service"), is_active=True).first()
+        if requested is None:
+            return Reply("What treatment would you like to book?")
+        if glow.get("new_patient") is False and not patient.is_returning:
+            Patient.objects.filter(pk=patient.pk).update(is_returning=True)
+            patient.is_returning = True
+        service = service_to_offer(service=requested, patient=patient)
+        location = Location.objects.filter(practice=practice, slug=glow.get("location")).first()
+        provider = None
+    preferences, first_day = _preferences(glow.get("times") or {})
+    zone = (location or practice).zone
+    now = timezone.now()
+    start = max(now, datetime.combine(first_day, time.min, zone)) if first_day else now
+    slots = first_choices(
+        service=service,
+        start=start,
+        end=start + timedelta(days=SEARCH_DAYS),
+        days=3,
+        location=location,
+        provider=provider,
+        preferences=preferences,
+    )
+    if len(slots) < 3:  # widen: any time of day, then any day, before saying there is nothing
+        more = first_choices(
+            service=service,
+            start=now,
+            end=now + timedelta(days=SEARCH_DAYS),
+            days=3,
+            location=location,
+            provider=provider,
+        )
+        slots += [slot for slot in more if slot.start.date() not in {s.start.date() for s in slots}]
+        slots = sorted(slots, key=lambda slot: slot.start)[:3]
+    if not slots:
+        _staff_question(conversation, f"No open {service.name} times in the next {SEARCH_DAYS} days")
+        return Reply(
+            f"I don't see an open {service.name} time in the next few weeks. I've asked our team to call "
+            "you with options."
+        )
+    conversation.context["offered"] = [
+        {
+            "start": slot.start.isoformat(),
+            "provider": slot.provider_id,
+            "location": slot.location_id,
+            "service": service.pk,
+        }
+        for slot in slots
+    ]
+    conversation.context["rescheduling"] = reschedule.pk if reschedule else None
+    _save(conversation, state=Conversation.State.OFFERING)
+    consult = ""
+    if reschedule is None and service.slug != glow.get("service"):
+        consult = f"New patients start with a quick {service.name.lower()} first. "
+    options = " ".join(
+        f"{index}) {_when(slot.start)}{' at ' + Location.objects.get(pk=slot.location_id).name if location is None and practice.locations.count() > 1 else ''}"  # noqa: E501
+        for index, slot in enumerate(slots, start=1)
+    )
+    return Reply(f"{consult}I have {options}. Reply 1, 2 or 3 to book.")
+
+
+def text_channel(conversation: Conversation) -> str:
+    """Where written words go: the thread itself, or SMS for a phone call."""
+    return Channel.SMS if conversation.channel == Channel.VOICE else conversation.channel
+
+
+def _reminders(appointment: Appointment, conversation: Conversation) -> None:
+    for key, before in (("reminder_48h", timedelta(hours=48)), ("reminder_2h", timedelta(hours=2))):
+        due = appointment.starts_at - before
+        if due <= timezone.now():
+            continue
+        outreach_queue(
+            practice_id=appointment.practice_id,
+            kind=Outreach.Kind.REMINDER,
+            phone=conversation.phone,
+            channel=text_channel(conversation),
+            conversation=conversation if conversation.channel != Channel.VOICE else None,
+            patient=appointment.patient,
+            location=appointment.location,
+            appointment=appointment,
+            due_at=due,
+            template_key=key,
+            body=message_text(
+                practice=appointment.practice,
+                key=key,
+                service=appointment.service.name,
+                when=_when(appointment.local_start),
+                when_time=appointment.local_start.strftime("%-I:%M %p"),
+                location=appointment.location.name,
+            ),
+        )
+
+
+def _confirmation(appointment: Appointment) -> str:
+    return message_text(
+        practice=appointment.practice,
+        key="appointment_confirmation",
+        service=appointment.service.name,
+        when=_when(appointment.local_start),
+        location=f"{appointment.location.name}, {appointment.location.address}",
+        prep=appointment.service.prep_instructions,
+    )
+
+
+def _book_choice(conversation: Conversation, message: Message, choice: int, source: str) -> Reply:
+    offered = conversation.context.get("offered") or []
+    picked = offered[choice - 1]
+    practice = conversation.practice
+    start = datetime.fromisoformat(picked["start"])
+    rescheduling = conversation.context.get("rescheduling")
+    try:
+        with transaction.atomic():
+            if rescheduling:
+                appointment = booking.appointment_reschedule(
+                    appointment=Appointment.objects.get(pk=rescheduling, practice=practice),
+                    starts_at=start,
+                    provider=Provider.objects.get(pk=picked["provider"], practice=practice),
+                )
+                Outreach.objects.filter(appointment=appointment, state=Outreach.State.PENDING).update(
+                    state=Outreach.State.CANCELLED, state_reason="visit moved"
+                )
+            else:
+                campaign = Campaign.objects.filter(
+                    practice=practice, source_code=conversation.context.get("campaign") or ""
+                ).first()
+                enrollment = (
+                    SeriesEnrollment.objects.filter(
+                        patient=_patient(conversation), template__service_id=picked["service"]
+                    )
+                    .exclude(status__in=["completed", "paused"])
+                    .first()
+                )
+                appointment = booking.appointment_book(
+                    practice=practice,
+                    patient=_patient(conversation),
+                    service=Service.objects.get(pk=picked["service"], practice=practice),
+                    location=Location.objects.get(pk=picked["location"], practice=practice),
+                    provider=Provider.objects.get(pk=picked["provider"], practice=practice),
+                    starts_at=start,
+                    source=source,
+                    campaign=campaign,
+                    enrollment=enrollment,
+                )
+    except booking.SlotUnavailable:
+        return Reply("So sorry, that time was just taken! " + _offer(conversation).text)
+    conversation.context.update({"offered": [], "rescheduling": None, "appointment": appointment.pk})
+    _save(conversation, state=Conversation.State.BOOKED)
+    _reminders(appointment, conversation)
+    return Reply(_confirmation(appointment), done=True)
+
+
+def _upcoming(conversation: Conversation) -> Appointment | None:
+    return (
+        Appointment.objects.filter(
+            patient__practice_id=conversation.practice_id,
+            patient__phone=conversation.phone,
+            status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
+            starts_at__gte=timezone.now(),
+        )
+        .select_related("service", "location", "practice")
+        .order_by("starts_at")
+        .first()
+    )
+
+
+def _cancel(conversation: Conversation) -> Reply:
+    appointment = _upcoming(conversation)
+    if appointment is None:
+        return Reply("I don't see an upcoming visit under this number. Want me to find you a time instead?")
+    booking.appointment_cancel(appointment=appointment, reason="Cancelled by text")
+    Outreach.objects.filter(appointment=appointment, state=Outreach.State.PENDING).update(
+        state=Outreach.State.CANCELLED, state_reason="visit cancelled"
+    )
+    _save(conversation, state=Conversation.State.CLOSED)
+    return Reply(
+        f"Done: your {appointment.service.name} on {_when(appointment.local_start)} is cancelled. "
+        "Reply anytime to book again."
+    )
+
+
+def _confirm(conversation: Conversation) -> Reply:
+    appointment = _upcoming(conversation)
+    if appointment is None:
+        return Reply("I don't see an upcoming visit under this number. Want me to find you a time?")
+    booking.appointment_confirm(appointment=appointment)
+    return Reply(
+        f"Thanks, you're confirmed for {appointment.service.name} on {_when(appointment.local_start)}. See you then!"
+    )
+
+
+def respond(
+    *, conversation: Conversation, message: Message, understanding: Understanding, source: str = Appointment.Source.SMS
+) -> Reply:
+    """The receptionist's next words (and the booking, cancel or confirm behind them)."""
+    intent = understanding.intent
+    practice = conversation.practice
+    offered = [datetime.fromisoformat(slot["start"]) for slot in conversation.context.get("offered") or []]
+    if conversation.state == Conversation.State.OFFERING and offered and understanding.choice is None:
+        from .understanding import parse_choice
+
+        understanding.choice = parse_choice(message.body, offered)
+    if conversation.state == Conversation.State.OFFERING and understanding.choice is not None and offered:
+        return _book_choice(conversation, message, understanding.choice, source)
+
+    _answer_pending(conversation, understanding, message.body)
+    _remember(conversation, understanding)
+    service = Service.objects.filter(practice=practice, slug=understanding.service or "").first()
+
+    if intent == "cancel":
+        return _cancel(conversation)
+    if intent == "confirm" and conversation.state != Conversation.State.QUALIFYING:
+        return _confirm(conversation)
+    if intent == "reschedule":
+        appointment = _upcoming(conversation)
+        if appointment is None:
+            return Reply("I don't see an upcoming visit under this number. Want me to find you a time?")
+        return _offer(conversation, reschedule=appointment)
+    if intent == "pricing":
+        return _price_reply(conversation, message, service)
+    if intent == "hours_location":
+        return _hours_reply(conversation)
+    if intent == "membership":
+        return _membership_reply(conversation, message)
+    if intent == "event_offer":
+        return _event_reply(conversation, message)
+    if intent == "question":
+        answer = _approved_answer(conversation, message.body)
+        if answer:
+            return Reply(answer.answer)
+        return _staff_question(conversation, "Question for staff (see the conversation)")
+    if intent == "greeting" and conversation.state == Conversation.State.GREETING:
+        return Reply(
+            f"Hi! This is {practice.brand_name}'s automated assistant. Are you looking to book a "
+            "treatment, or do you have a question?"
+        )
+    wants_to_book = (
+        intent == "book"
+        or conversation.state == Conversation.State.QUALIFYING
+        or (intent == "confirm" and conversation.state == Conversation.State.QUALIFYING)
+    )
+    if wants_to_book or (conversation.state == Conversation.State.GREETING and service is not None):
+        conversation.context["misses"] = 0
+        question = _next_question(conversation)
+        if question:
+            _save(conversation, state=Conversation.State.QUALIFYING)
+            return Reply(question)
+        return _offer(conversation)
+    return _misunderstood(conversation, message)
