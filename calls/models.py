@@ -174,6 +174,7 @@ class Outreach(models.Model):
         CONSENT = "consent", "Consent confirmation"
         STAFF_ALERT = "staff_alert", "Staff alert"
         REMINDER = "reminder", "Appointment reminder"
+        REBOOK = "rebook", "Series rebooking prompt"
 
     class State(models.TextChoices):
         PENDING = "pending", "Waiting to send"

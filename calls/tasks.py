@@ -25,3 +25,12 @@ def outreach_sweep() -> int:
     for outreach_id in due:
         outreach_send(outreach_id)
     return len(due)
+
+
+def series_prompts_all() -> int:
+    """Hourly: rebooking prompts to series patients who are due or late (each at most once a week)."""
+    from practices.models import Practice
+
+    from .outreach.series import series_prompts
+
+    return sum(series_prompts(practice=practice) for practice in Practice.objects.filter(is_active=True))

@@ -7,6 +7,7 @@ SCHEDULES = [
     {"func": "calls.tasks.outreach_sweep", "name": "outreach-sweep", "schedule_type": Schedule.MINUTES, "minutes": 1},
     # Hourly, so that each practice's patients move on cadence/due/late soon after their local midnight.
     {"func": "booking.tasks.series_sweep_all", "name": "series-sweep", "schedule_type": Schedule.HOURLY},
+    {"func": "calls.tasks.series_prompts_all", "name": "series-prompts", "schedule_type": Schedule.HOURLY},
     # The heartbeat proves the scheduler runs: /healthz reports any schedule left far overdue.
     {
         "func": "medspa_receptionist.tasks.heartbeat",

@@ -2,6 +2,9 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from calls import api as calls_api
+from escalations import api as escalations_api
+
 from . import health, views
 
 urlpatterns = [
@@ -11,6 +14,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("calls.urls")),
     path("api/v1/", include("booking.urls")),
+    path("api/v1/conversations/", calls_api.conversations, name="api-conversations"),
+    path("api/v1/conversations/<int:pk>/", calls_api.conversation_detail, name="api-conversation"),
+    path("api/v1/escalations/", escalations_api.escalations, name="api-escalations"),
+    path("api/v1/escalations/<int:pk>/", escalations_api.escalation_detail, name="api-escalation"),
+    path("api/v1/escalations/<int:pk>/claim/", escalations_api.escalation_claim, name="api-escalation-claim"),
+    path("api/v1/escalations/<int:pk>/resolve/", escalations_api.escalation_resolve, name="api-escalation-resolve"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

@@ -63,6 +63,8 @@ def not_before(outreach: Outreach) -> datetime | None:
 def stop_reason(outreach: Outreach) -> str:
     """Why a follow-up should not go out any more, or an empty string."""
     call = outreach.call
+    if call is None:
+        return ""
     text_back = Outreach.objects.filter(call=call, kind=Outreach.Kind.TEXT_BACK, step=0).first()
     if text_back is not None and text_back.state in (
         Outreach.State.SKIPPED,

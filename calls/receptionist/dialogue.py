@@ -9,6 +9,7 @@ approved answers; anything else becomes a question for staff. Nothing here inven
 a clinical answer or a time.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -468,12 +469,36 @@ def _confirm(conversation: Conversation) -> Reply:
     )
 
 
+NOT_READY = re.compile(
+    r"\b(not\s+(ready|yet|now|right\s+now|this\s+(week|month))|maybe\s+(later|next)|busy|later|check\s+back|"
+    r"no\s+thanks|not\s+interested|traveling|travelling|ahora\s+no)\b"
+)
+
+
+def _not_ready(conversation: Conversation) -> Reply:
+    """A series patient who isn't ready: a dated follow-up task for staff, never a memory."""
+    enrollment = SeriesEnrollment.objects.filter(pk=conversation.context["series"]).first()
+    due_on = timezone.localdate(timezone=conversation.practice.zone) + timedelta(days=14)
+    booking.follow_up_create(
+        patient=_patient(conversation),
+        kind=FollowUpTask.Kind.NOT_READY,
+        due_on=due_on,
+        reason="Not ready to book after a rebooking prompt",
+        enrollment=enrollment,
+    )
+    conversation.context = {}
+    _save(conversation, state=Conversation.State.CLOSED)
+    return Reply("No problem! We'll check back in a couple of weeks. Reply anytime when you're ready.")
+
+
 def respond(
     *, conversation: Conversation, message: Message, understanding: Understanding, source: str = Appointment.Source.SMS
 ) -> Reply:
     """The receptionist's next words (and the booking, cancel or confirm behind them)."""
     intent = understanding.intent
     practice = conversation.practice
+    if conversation.context.get("series") and NOT_READY.search(message.body.lower()):
+        return _not_ready(conversation)
     offered = [datetime.fromisoformat(slot["start"]) for slot in conversation.context.get("offered") or []]
     if conversation.state == Conversation.State.OFFERING and offered and understanding.choice is None:
         from .understanding import parse_choice

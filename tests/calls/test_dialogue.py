@@ -251,3 +251,65 @@ def test_a_reminder_is_sent_on_time_and_not_for_a_visit_cancelled_elsewhere(spa,
     assert Outreach.objects.get(kind="reminder", due_at=first.starts_at - timedelta(hours=2)).state_reason == (
         "visit no longer booked"
     )
+
+
+@pytest.fixture
+def tox_patient(spa):
+    from booking.models import SeriesTemplate
+    from booking.services import enrollment_record_visit, enrollment_start
+
+    patient = PatientFactory(
+        practice=spa["line"].practice,
+        phone="+16465550188",
+        first_name="Ava",
+        is_returning=True,
+        home_location=spa["line"].location,
+    )
+    template = SeriesTemplate.objects.create(
+        practice=spa["line"].practice,
+        name="Tox",
+        service=spa["botox"],
+        visits=1,
+        repeats=True,
+        interval_days=90,
+        early_days=7,
+        late_days=14,
+    )
+    enrollment = enrollment_start(patient=patient, template=template, started_on=date(2026, 8, 1))
+    enrollment_record_visit(enrollment=enrollment, visit_day=date(2026, 9, 1), today=date(2026, 12, 2))
+    enrollment.refresh_from_db()
+    assert enrollment.status == "due"
+    return enrollment
+
+
+def test_a_series_rebooking_prompt_offers_times_in_the_window_and_books_into_the_series(
+    spa, tox_patient, twilio, outbox, django_capture_on_commit_callbacks
+):
+    from calls.tasks import series_prompts_all
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert series_prompts_all() == 1
+        assert series_prompts_all() == 0  # once a week at most
+    assert "Hi Ava" in outbox[-1].body and "Botox" in outbox[-1].body and "Nov 23" in outbox[-1].body
+    patient = Patient(twilio, outbox)
+    offer = patient.text("yes please")
+    times = offered_times(Conversation.objects.get(channel="sms"))
+    assert "Reply 1, 2 or 3" in offer and len(times) == 3
+    assert all(tox_patient.next_due_from <= t.date() <= tox_patient.next_due_until for t in times)
+    patient.text("1")
+    appointment = Appointment.objects.get()
+    assert appointment.enrollment == tox_patient and appointment.service == spa["botox"]
+
+
+def test_a_series_patient_who_is_not_ready_gets_a_follow_up_task(
+    spa, tox_patient, twilio, outbox, django_capture_on_commit_callbacks
+):
+    from calls.tasks import series_prompts_all
+
+    with django_capture_on_commit_callbacks(execute=True):
+        series_prompts_all()
+    reply = Patient(twilio, outbox).text("not right now, traveling")
+    assert "check back" in reply
+    task = FollowUpTask.objects.get(kind="not_ready")
+    assert task.enrollment == tox_patient and task.due_on == date(2026, 12, 16)
+    assert not Appointment.objects.exists()
