@@ -506,6 +506,17 @@ def respond(
         understanding.choice = parse_choice(message.body, offered)
     if conversation.state == Conversation.State.OFFERING and understanding.choice is not None and offered:
         return _book_choice(conversation, message, understanding.choice, source)
+    changes_search = understanding.location or understanding.service or not understanding.times.is_empty()
+    if (
+        conversation.state == Conversation.State.OFFERING
+        and changes_search
+        and intent in ("book", "other", "reschedule")
+    ):
+        # "Midtown", "anything later?", "what about Saturday": search again with what they just told us.
+        _remember(conversation, understanding)
+        rescheduling = conversation.context.get("rescheduling")
+        appointment = Appointment.objects.filter(pk=rescheduling).first() if rescheduling else None
+        return _offer(conversation, reschedule=appointment)
 
     _answer_pending(conversation, understanding, message.body)
     _remember(conversation, understanding)

@@ -313,3 +313,14 @@ def test_a_series_patient_who_is_not_ready_gets_a_follow_up_task(
     task = FollowUpTask.objects.get(kind="not_ready")
     assert task.enrollment == tox_patient and task.due_on == date(2026, 12, 16)
     assert not Appointment.objects.exists()
+
+
+def test_new_details_while_choosing_search_again(spa, twilio, outbox):
+    PatientFactory(practice=spa["line"].practice, phone="+16465550188", is_returning=True)
+    patient = Patient(twilio, outbox)
+    patient.text("botox next week?")
+    first = offered_times(Conversation.objects.get())
+    again = patient.text("do you have anything saturday afternoon instead?")
+    times = offered_times(Conversation.objects.get())
+    assert "Reply 1, 2 or 3" in again and times != first
+    assert times[0].weekday() == 5 and times[0].hour >= 12
