@@ -433,3 +433,49 @@ def priority_callback(*, call: Call, escalation_id=None) -> FollowUpTask:
         defaults={"due_on": timezone.localdate(timezone=call.practice.zone)},
     )
     return task
+
+
+@transaction.atomic
+def conversation_take_over(*, conversation: Conversation, user) -> Conversation:
+    """Staff take the thread: the receptionist falls silent and the follow-up cadence stops."""
+    Conversation.objects.filter(pk=conversation.pk).update(taken_over_by=user, state=Conversation.State.HANDED_OFF)
+    cadence_stop(practice_id=conversation.practice_id, phone=conversation.phone, reason="staff took over")
+    conversation.refresh_from_db()
+    return conversation
+
+
+@transaction.atomic
+def conversation_hand_back(*, conversation: Conversation) -> Conversation:
+    """Give the thread back to the receptionist, fresh: it starts from a greeting, not mid-question."""
+    Conversation.objects.filter(pk=conversation.pk).update(
+        taken_over_by=None, state=Conversation.State.GREETING, context={}
+    )
+    conversation.refresh_from_db()
+    return conversation
+
+
+class EmptyReply(ValueError):
+    pass
+
+
+@transaction.atomic
+def staff_reply(*, conversation: Conversation, user, body: str) -> Outreach:
+    """A staff member's reply, through the messaging layer: consent and quiet hours still apply
+    (a reply written at 11 pm waits for 8 am), and the receptionist stays quiet in this thread."""
+    body = body.strip()
+    if not body:
+        raise EmptyReply("Write a reply first.")
+    if conversation.taken_over_by_id is None:
+        conversation = conversation_take_over(conversation=conversation, user=user)
+    return outreach_queue(
+        practice_id=conversation.practice_id,
+        kind=Outreach.Kind.STAFF_REPLY,
+        phone=conversation.phone,
+        channel=Channel.SMS if conversation.channel == Channel.VOICE else conversation.channel,
+        conversation=conversation if conversation.channel != Channel.VOICE else None,
+        patient=conversation.patient,
+        location=conversation.location,
+        body=body[:1600],
+        automated=True,
+        sent_by=user,
+    )

@@ -49,6 +49,7 @@ class Escalation(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.TextField(blank=True)
+    notes = models.JSONField(default=list, blank=True, help_text="Staff notes: when, who, what.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

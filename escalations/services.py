@@ -100,3 +100,14 @@ def escalation_resolve(*, escalation: Escalation, user, note: str) -> Escalation
     escalation.resolution_note = note.strip()
     escalation.save(update_fields=["status", "claimed_by", "claimed_at", "resolved_at", "resolution_note"])
     return escalation
+
+
+@transaction.atomic
+def escalation_add_note(*, escalation: Escalation, user, note: str) -> Escalation:
+    escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
+    escalation.notes = [
+        *escalation.notes,
+        {"at": timezone.now().isoformat(), "by": user.get_full_name() or user.get_username(), "text": note[:2000]},
+    ]
+    escalation.save(update_fields=["notes"])
+    return escalation

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("console/", include("medspa_receptionist.console.urls")),
     path("admin/", admin.site.urls),
     path("", include("calls.urls")),
     path("api/v1/", include("booking.urls")),

@@ -184,7 +184,26 @@ def outreach_send(outreach_id: int) -> str:
 
 def _conversation_for(outreach: Outreach) -> Conversation:
     if outreach.conversation_id and outreach.conversation.channel == outreach.channel:
-        return outreach.conversation
+        conversation = outreach.conversation
+        if not conversation.practice_number:
+            conversation.practice_number = _practice_number(outreach)
+            conversation.save(update_fields=["practice_number"])
+        return conversation
+    conversation, _ = Conversation.objects.get_or_create(
+        practice_id=outreach.practice_id,
+        phone=outreach.phone or outreach.email,
+        channel=outreach.channel,
+        defaults={
+            "patient": outreach.patient,
+            "location": outreach.location,
+            "practice_number": _practice_number(outreach),
+        },
+    )
+    return conversation
+
+
+def _practice_number(outreach: Outreach) -> str:
+    """The number a thread is texted from: the location's, else the practice's first."""
     practice_number = ""
     if outreach.location_id:
         number = outreach.location.phone_numbers.filter(is_active=True).order_by("pk").first()
@@ -192,13 +211,7 @@ def _conversation_for(outreach: Outreach) -> Conversation:
     if not practice_number:
         number = outreach.practice.phone_numbers.filter(is_active=True).order_by("pk").first()
         practice_number = number.number if number else ""
-    conversation, _ = Conversation.objects.get_or_create(
-        practice_id=outreach.practice_id,
-        phone=outreach.phone or outreach.email,
-        channel=outreach.channel,
-        defaults={"patient": outreach.patient, "location": outreach.location, "practice_number": practice_number},
-    )
-    return conversation
+    return practice_number
 
 
 def _send_failed(outreach: Outreach, message: Message, exc: SendError) -> str:

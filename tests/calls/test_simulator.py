@@ -60,4 +60,5 @@ def test_the_simulator_needs_a_signed_in_staff_member(client, line, settings):
 def test_front_desk_staff_sign_in_on_our_own_page(client, front_desk):
     response = client.post("/accounts/login/", {"username": front_desk.username, "password": "a-long-test-password"})
     assert response.status_code == 302 and response["Location"] == "/"
-    assert client.get("/").status_code == 200
+    assert client.get("/")["Location"] == "/console/"
+    assert client.get("/console/").status_code == 200

@@ -1,0 +1,123 @@
+"""The front desk's queues: each a fixed number of queries, however long the list."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from booking.models import Appointment, FollowUpTask, SeriesEnrollment, WaitlistEntry
+from booking.selectors import appointments_on_day
+from calls.models import Conversation, Message
+from escalations.models import Escalation
+from practices.models import Location, Practice, Provider
+
+ACTIVE_ESCALATION = [Escalation.Status.OPEN, Escalation.Status.CLAIMED]
+CALLBACK_KINDS = [FollowUpTask.Kind.CALLBACK, FollowUpTask.Kind.CANCELLATION_RECOVERY, FollowUpTask.Kind.NOT_READY]
+
+
+@dataclass(frozen=True)
+class Counts:
+    escalations: int
+    emergencies: int
+    callbacks: int
+    conversations: int
+    series: int
+
+
+def queue_counts(practice: Practice) -> Counts:
+    escalations = Escalation.objects.filter(practice=practice, status__in=ACTIVE_ESCALATION).aggregate(
+        total=Count("pk"), emergencies=Count("pk", filter=Q(category=Escalation.Category.EMERGENCY))
+    )
+    return Counts(
+        escalations=escalations["total"],
+        emergencies=escalations["emergencies"],
+        callbacks=FollowUpTask.objects.filter(
+            practice=practice, status=FollowUpTask.Status.OPEN, kind__in=CALLBACK_KINDS
+        ).count(),
+        conversations=Conversation.objects.filter(practice=practice, state=Conversation.State.HANDED_OFF).count(),
+        series=SeriesEnrollment.objects.filter(
+            practice=practice, status__in=[SeriesEnrollment.Status.DUE, SeriesEnrollment.Status.LATE]
+        ).count(),
+    )
+
+
+def escalation_queue(practice: Practice):
+    return (
+        Escalation.objects.filter(practice=practice, status__in=ACTIVE_ESCALATION)
+        .select_related("patient", "claimed_by", "conversation")
+        .order_by("priority", "sla_due_at")
+    )
+
+
+def _last_message(direction: str):
+    return Subquery(
+        Message.objects.filter(conversation__patient=OuterRef("patient"), direction=direction)
+        .order_by("-created_at")
+        .values("body")[:1]
+    )
+
+
+def callback_queue(practice: Practice):
+    return (
+        FollowUpTask.objects.filter(practice=practice, status=FollowUpTask.Status.OPEN, kind__in=CALLBACK_KINDS)
+        .select_related("patient", "enrollment__template", "appointment__service")
+        .annotate(last_inbound=_last_message("inbound"), last_outbound=_last_message("outbound"))
+        .order_by("due_on", "created_at")
+    )
+
+
+def conversation_list(practice: Practice, *, limit: int = 100):
+    last_body = Subquery(Message.objects.filter(conversation=OuterRef("pk")).order_by("-created_at").values("body")[:1])
+    return (
+        Conversation.objects.filter(practice=practice)
+        .select_related("patient", "taken_over_by")
+        .annotate(last_body=last_body)
+        .order_by("-last_inbound_at", "-created_at")[:limit]
+    )
+
+
+def schedule_for(practice: Practice, *, day: date, location: Location):
+    """Today's visits at one location, by provider column (providers who work there or have a visit)."""
+    visits = list(appointments_on_day(practice=practice, day=day, location=location).exclude(status="cancelled"))
+    providers = list(
+        Provider.objects.filter(Q(locations=location) | Q(pk__in=[v.provider_id for v in visits]), practice=practice)
+        .distinct()
+        .order_by("last_name")
+    )
+    columns = {provider.pk: [] for provider in providers}
+    for visit in visits:
+        columns.setdefault(visit.provider_id, []).append(visit)
+    return [(provider, columns[provider.pk]) for provider in providers]
+
+
+def series_queue(practice: Practice):
+    today = timezone.localdate(timezone=practice.zone)
+    rows = list(
+        SeriesEnrollment.objects.filter(
+            practice=practice, status__in=[SeriesEnrollment.Status.DUE, SeriesEnrollment.Status.LATE]
+        )
+        .select_related("patient", "template", "template__service")
+        .order_by("next_due_until")
+    )
+    for row in rows:
+        row.overdue = row.days_overdue(today)
+    return sorted(rows, key=lambda row: (-row.overdue, row.next_due_until or today))
+
+
+def waitlist(practice: Practice):
+    return (
+        WaitlistEntry.objects.filter(practice=practice, status=WaitlistEntry.Status.WAITING)
+        .select_related("patient", "service", "location", "provider")
+        .order_by("created_at")
+    )
+
+
+def recent_cancellations(practice: Practice):
+    return (
+        Appointment.objects.filter(
+            practice=practice, status=Appointment.Status.CANCELLED, starts_at__gte=timezone.now()
+        )
+        .select_related("patient", "service", "location")
+        .order_by("starts_at")[:20]
+    )
