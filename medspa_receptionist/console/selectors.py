@@ -1,7 +1,7 @@
 """The front desk's queues: each a fixed number of queries, however long the list."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
@@ -91,18 +91,29 @@ def schedule_for(practice: Practice, *, day: date, location: Location):
     return [(provider, columns[provider.pk]) for provider in providers]
 
 
+DUE_SOON = 14  # days ahead: on cadence, but their window opens soon
+
+
 def series_queue(practice: Practice):
+    """Late first (most days overdue), then due now, then due within two weeks."""
     today = timezone.localdate(timezone=practice.zone)
     rows = list(
-        SeriesEnrollment.objects.filter(
-            practice=practice, status__in=[SeriesEnrollment.Status.DUE, SeriesEnrollment.Status.LATE]
+        SeriesEnrollment.objects.filter(practice=practice)
+        .filter(
+            Q(status__in=[SeriesEnrollment.Status.DUE, SeriesEnrollment.Status.LATE])
+            | Q(
+                status=SeriesEnrollment.Status.ON_CADENCE,
+                next_due_from__lte=today + timedelta(days=DUE_SOON),
+                next_due_from__gt=today,
+            )
         )
         .select_related("patient", "template", "template__service")
         .order_by("next_due_until")
     )
     for row in rows:
         row.overdue = row.days_overdue(today)
-    return sorted(rows, key=lambda row: (-row.overdue, row.next_due_until or today))
+        row.soon = row.status == SeriesEnrollment.Status.ON_CADENCE
+    return sorted(rows, key=lambda row: (row.soon, -row.overdue, row.next_due_until or today))
 
 
 def waitlist(practice: Practice):

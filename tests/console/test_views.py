@@ -308,3 +308,34 @@ def test_an_htmx_action_tells_the_page_to_refresh_the_counts(staff_client, desk)
         reverse("console-escalation-claim", args=[desk["escalation"].pk]), HTTP_HX_REQUEST="true"
     )
     assert "queues-changed" in response["HX-Trigger"]
+
+
+def test_the_series_queue_lists_late_then_due_then_due_soon(staff_client, desk):
+    from datetime import timedelta
+
+    from booking.models import SeriesEnrollment
+    from tests.factories import PatientFactory
+
+    today = desk["today"]
+    template = desk["enrollment"].template
+    for name, status, opens in [("Dora", "due", -2), ("Sana", "on_cadence", 5), ("Far", "on_cadence", 40)]:
+        SeriesEnrollment.objects.create(
+            practice=desk["practice"],
+            template=template,
+            status=status,
+            patient=PatientFactory(practice=desk["practice"], first_name=name),
+            next_due_from=today + timedelta(days=opens),
+            next_due_until=today + timedelta(days=opens + 14),
+        )
+    body = staff_client.get(reverse("console-series")).content.decode()
+    assert body.index("Olivia") < body.index("Dora") < body.index("Sana")
+    assert "Far" not in body and "16 days late" in body
+
+
+def test_the_booking_page_works_without_javascript(staff_client, desk):
+    day = desk["today"] + __import__("datetime").timedelta(days=1)
+    body = staff_client.get(
+        reverse("console-book"),
+        {"service": desk["service"].pk, "location": desk["location"].pk, "date": day.isoformat()},
+    ).content.decode()
+    assert "<html" in body and 'name="slot"' in body and 'action="/console/schedule/book/confirm/"' in body
