@@ -23,7 +23,7 @@ install-dev: $(VENV)/.dev
 # The receptionist with the demo practice: SQLite, the ORM task broker, the console messaging backend.
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py seed_demo
+	DEBUG=1 PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(PY) manage.py seed_demo
 	DEBUG=1 HOST=$(HOST) PORT=$(PORT) PY=$(PY) scripts/dev-server
 
 # The tests: SQLite unless DATABASE_URL is set (CI sets PostgreSQL).

@@ -5,26 +5,31 @@
 For each broker (the ORM broker, then Redis at redis://127.0.0.1:6379/15, flushed first) it drops
 and recreates the PostgreSQL database `medspa_bench_webhooks`, migrates it and seeds the demo
 practice (manage.py migrate / seed_demo), sets the demo practice's quiet hours to 00:00-00:00 so
-that nothing is quiet, starts gunicorn (bound to 127.0.0.1 on a free port) and `manage.py
-qcluster`, waits for /healthz, warms up, then measures:
+that nothing is quiet, starts gunicorn (bound to 127.0.0.1 on a free port, 4 sync workers by
+default) and `manage.py qcluster`, waits for /healthz, warms up, then measures:
 
-  (a) webhook latency: --runs requests (default 200) of each kind from 10 client threads, each
-      signed like Twilio signs it: missed calls (the incoming-call webhook, then the dial-status
-      webhook with DialCallStatus=no-answer: --runs of each), inbound SMS, and a trivial view
-      (benchmarks/_bench_urls.py) as the baseline. The queue is drained between kinds.
+  (a) webhook latency: --runs requests (default 200) of each kind from --threads client threads
+      (default 10), each signed like Twilio signs it: missed calls (the incoming-call webhook,
+      then the dial-status webhook with DialCallStatus=no-answer: --runs of each), inbound SMS,
+      and a trivial view (benchmarks/_bench_urls.py) as the baseline. The queue is drained after
+      each kind, and the CPU each part of the system used is read from /proc.
   (b) text-back time: --burst missed calls (default 100) fired at once, then the database is
       polled until every text-back Outreach row (kind text_back, step 0) is sent (timeout 120 s).
       Time from Call.missed_at, and from the moment the webhook that marked the call missed
       returned, to Message.sent_at; with the breakdown (enqueue, queue wait, send) from the
       django-q Task rows and Outreach.claimed_at.
+  (b') the same, for --single missed calls one at a time (default 20): the idle latency.
 
 Targets: every webhook's p99 under 100 ms; the text-back's p95 under 2 s (from Call.missed_at).
-gunicorn and the qcluster are always stopped at the end, even on error.
+gunicorn and the qcluster are always stopped at the end, even on error; a round stops with an
+error if either exits while it runs.
 
 The load client uses only the standard library (threads and http.client, a new connection per
 request, as Twilio opens them); requests go to 127.0.0.1 only. Every loop is bounded in count and
-time. Options: --runs N, --warmup N, --burst N, --brokers orm,redis, --q-workers 4[,8...] (one
-round per value, Q_WORKERS for the qcluster), --gunicorn-workers N, --gunicorn-threads N, --json PATH.
+time. Options: --runs, --warmup, --threads, --burst, --single, --brokers orm,redis, --q-workers 4[,8]
+(one round per value and broker: Q_WORKERS for the qcluster), --gunicorn-workers, --gunicorn-threads
+(more than 1 is the gthread worker), --json PATH. Other arguments (benchmarks/run passes every
+script the same ones) are ignored.
 """
 
 from __future__ import annotations
@@ -251,9 +256,10 @@ class Sample:
 
 
 class Client:
-    def __init__(self, port: int):
+    def __init__(self, port: int, check_alive=lambda: None):
         from twilio.request_validator import RequestValidator
 
+        self.check_alive = check_alive  # raises when gunicorn or the qcluster is gone
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
         self.validator = RequestValidator(AUTH_TOKEN)
@@ -476,6 +482,7 @@ def drain(conn, client: Client, timeout: float = DRAIN_TIMEOUT_S) -> float:
     started = time.monotonic()
     left = {}
     while time.monotonic() - started < timeout:
+        client.check_alive()
         left = backlog(conn, client)
         if not any(left.values()):
             time.sleep(0.3)  # the monitor saves results just after
@@ -618,12 +625,13 @@ TEXT_BACK_QUERY = """
 """
 
 
-def wait_text_backs(conn, sids: list[str], timeout: float, interval: float = 0.1) -> tuple[list, int]:
+def wait_text_backs(client: Client, conn, sids: list[str], timeout: float, interval: float = 0.1) -> tuple[list, int]:
     """Poll (bounded) until every call's text-back is sent; returns the rows and the number of polls."""
     deadline = time.monotonic() + timeout
     rows: list = []
     polls = 0
     while time.monotonic() < deadline:
+        client.check_alive()
         rows = conn.execute(TEXT_BACK_QUERY, [sids]).fetchall()
         polls += 1
         if len(rows) == len(sids) and all(r[4] == "sent" and r[7] is not None for r in rows):
@@ -736,7 +744,7 @@ def scenario_text_back(client: Client, conn, burst: int, callers: Phones, meter:
     webhooks_done_s = max((s.ended for s in samples), default=fired_at) - fired_at
     by_sid = _by_sid(samples)
     sids = sorted(by_sid)
-    rows, polls = wait_text_backs(conn, sids, TEXT_BACK_TIMEOUT_S)
+    rows, polls = wait_text_backs(client, conn, sids, TEXT_BACK_TIMEOUT_S)
     all_sent_s = time.time() - fired_at
     cpu = meter.since(cpu_before)
     result = text_back_analysis(rows, task_times(conn, rows), by_sid, dict.fromkeys(sids, fired_at))
@@ -770,7 +778,7 @@ def scenario_text_back_single(client: Client, conn, count: int, callers: Phones)
         flow = client.missed_call(callers.take())
         samples += flow
         fired_at[flow[0].call_sid] = started
-        rows += wait_text_backs(conn, [flow[0].call_sid], timeout=10, interval=0.02)[0]
+        rows += wait_text_backs(client, conn, [flow[0].call_sid], timeout=10, interval=0.02)[0]
         time.sleep(0.1 + 0.3 * ((i * 7) % 10) / 10)  # spread the calls over the ORM broker's poll cycle
     result = text_back_analysis(rows, task_times(conn, rows), _by_sid(samples), fired_at)
     return {"count": count, **result, "not_sent": count - result["sent"]}
@@ -832,7 +840,17 @@ def run_round(rnd: Round, args, log_dir: Path) -> dict:
         "60",
     ]
     procs: list[Proc] = []
-    client = Client(port)
+
+    def check_alive() -> None:
+        for proc in procs:
+            code = proc.popen.poll()
+            if code is not None:
+                raise RuntimeError(
+                    f"{proc.name} exited with code {code} in the middle of the round (a negative code is the signal "
+                    f"that ended it: was it stopped from outside?); its log is in {log_dir}"
+                )
+
+    client = Client(port, check_alive)
     try:
         procs.append(start(f"{rnd.broker}-{rnd.q_workers or 4}-gunicorn", gunicorn_cmd, env, log_dir))
         procs.append(
@@ -873,6 +891,7 @@ def run_round(rnd: Round, args, log_dir: Path) -> dict:
                 started = time.perf_counter()
                 out["text_back_single"] = scenario_text_back_single(client, conn, args.single, callers)
                 print(f"(b') text-backs one at a time measured in {time.perf_counter() - started:.1f} s")
+            check_alive()
             out["follow_ups_sent_during_round"] = conn.execute(
                 "SELECT count(*) FROM calls_outreach WHERE kind = 'follow_up' AND state = 'sent'"
             ).fetchone()[0]
@@ -1063,8 +1082,13 @@ def main() -> None:
     parser.add_argument(
         "--q-workers", default="", help="comma-separated Q_WORKERS values, one round each (default: the settings' 4)"
     )
-    parser.add_argument("--gunicorn-workers", type=int, default=3, help="gunicorn worker processes (default 3)")
-    parser.add_argument("--gunicorn-threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    parser.add_argument("--gunicorn-workers", type=int, default=4, help="gunicorn worker processes (default 4)")
+    parser.add_argument(
+        "--gunicorn-threads",
+        type=int,
+        default=1,
+        help="threads per gunicorn worker; more than 1 is gthread (default 1)",
+    )
     parser.add_argument(
         "--json", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "webhooks.json", help="results file"
     )
