@@ -5,7 +5,13 @@ from django.utils import timezone
 from .messaging.services import outreach_release_stale, outreach_send
 from .models import Outreach
 
-__all__ = ["outreach_send", "inbound_process", "outreach_sweep"]
+__all__ = ["outreach_send", "inbound_process", "outreach_sweep", "text_back"]
+
+
+def text_back(call_id: int) -> str:
+    from .services import text_back_send
+
+    return text_back_send(call_id=call_id)
 
 
 def inbound_process(message_id: int) -> str:

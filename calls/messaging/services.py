@@ -25,10 +25,13 @@ CLAIM_EXPIRES = timedelta(minutes=5)
 ALLOWED_WHEN_OPTED_OUT = {"opt_out_confirmation", "help_reply"}
 
 
-def outreach_queue(**fields) -> Outreach:
-    """Store an outbound message as an Outreach row and send it as soon as the transaction commits."""
+def outreach_queue(*, dispatch: bool = True, **fields) -> Outreach:
+    """Store an outbound message as an Outreach row and send it as soon as the transaction commits.
+
+    `dispatch=False` leaves the sending to the caller (a task that will send it itself, at once).
+    """
     outreach = Outreach.objects.create(**fields)
-    if outreach.due_at <= timezone.now() + timedelta(seconds=1):
+    if dispatch and outreach.due_at <= timezone.now() + timedelta(seconds=1):
         transaction.on_commit(lambda: _dispatch(outreach.pk))
     return outreach
 
@@ -175,8 +178,10 @@ def outreach_send(outreach_id: int) -> str:
         sent = get_backend().send(outbound)
     except SendError as exc:
         return _send_failed(outreach, message, exc)
-    Message.objects.filter(pk=message.pk).update(provider_sid=sent.provider_sid, status=sent.status, sent_at=now)
-    Conversation.objects.filter(pk=conversation.pk).update(last_outbound_at=now)
+    # Stamped when the provider has it: what "texted back in a second" measures.
+    sent_at = timezone.now()
+    Message.objects.filter(pk=message.pk).update(provider_sid=sent.provider_sid, status=sent.status, sent_at=sent_at)
+    Conversation.objects.filter(pk=conversation.pk).update(last_outbound_at=sent_at)
     _finish(outreach, Outreach.State.SENT, message=message, attempts=outreach.attempts + 1)
     logger.info("outreach %s sent as message %s", outreach.pk, message.pk)
     return "sent"

@@ -37,9 +37,13 @@ def _skip(call: Call, reason: str) -> Outreach:
 
 
 def _recently_in_touch(call: Call) -> bool:
+    # Contact before this call: what the caller says on this very call must not cancel its text-back.
     since = call.started_at - RECENT_CONTACT
     if Message.objects.filter(
-        practice_id=call.practice_id, conversation__phone=call.from_phone, created_at__gte=since
+        practice_id=call.practice_id,
+        conversation__phone=call.from_phone,
+        created_at__gte=since,
+        created_at__lt=call.started_at,
     ).exists():
         return True
     return (
@@ -56,7 +60,7 @@ def _recently_in_touch(call: Call) -> bool:
 
 
 @transaction.atomic
-def text_back_for_missed_call(*, call: Call) -> Outreach:
+def text_back_for_missed_call(*, call: Call, dispatch: bool = True) -> Outreach:
     """Queue the text-back for a missed call (once per call) and the follow-up cadence behind it.
 
     Skipped, with the reason kept on the Outreach row, for anonymous callers, opted-out or blocked
@@ -111,7 +115,7 @@ def text_back_for_missed_call(*, call: Call) -> Outreach:
         fields["template_key"] = "missed_call_textback"
     try:
         with transaction.atomic():
-            outreach = outreach_queue(**fields)
+            outreach = outreach_queue(dispatch=dispatch, **fields)
     except IntegrityError:  # a concurrent delivery of the same missed call queued it first
         return Outreach.objects.get(call=call, kind=Outreach.Kind.TEXT_BACK, step=0)
     if upcoming is None:
