@@ -82,27 +82,11 @@ def call_mark_missed(*, call: Call, reason: str) -> bool:
     )
     if not changed:
         return False
-    # The webhook only records the miss; deciding and sending the text-back happen in one task,
-    # so Twilio gets its answer fast even in a burst of calls.
-    transaction.on_commit(lambda: _dispatch_text_back(call.pk))
+    # Decided here and queued on commit: measured faster end to end in a burst than deciding in the
+    # task (benchmarks/README.md), at the cost of some milliseconds in the webhook.
+    call.refresh_from_db()
+    text_back_for_missed_call(call=call)
     return True
-
-
-def _dispatch_text_back(call_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task("calls.tasks.text_back", call_id, task_name=f"text-back-{call_id}")
-
-
-def text_back_send(*, call_id: int) -> str:
-    """Decide the text-back for a missed call and send it now, in this worker (safe to run twice)."""
-    call = Call.objects.select_related("practice", "location").get(pk=call_id)
-    outreach = text_back_for_missed_call(call=call, dispatch=False)
-    if outreach.state != Outreach.State.PENDING:
-        return outreach.state
-    from .messaging.services import outreach_send
-
-    return outreach_send(outreach.pk)
 
 
 @transaction.atomic

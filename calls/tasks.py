@@ -5,13 +5,7 @@ from django.utils import timezone
 from .messaging.services import outreach_release_stale, outreach_send
 from .models import Outreach
 
-__all__ = ["outreach_send", "inbound_process", "outreach_sweep", "text_back"]
-
-
-def text_back(call_id: int) -> str:
-    from .services import text_back_send
-
-    return text_back_send(call_id=call_id)
+__all__ = ["outreach_send", "inbound_process", "outreach_sweep"]
 
 
 def inbound_process(message_id: int) -> str:

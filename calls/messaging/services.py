@@ -25,13 +25,10 @@ CLAIM_EXPIRES = timedelta(minutes=5)
 ALLOWED_WHEN_OPTED_OUT = {"opt_out_confirmation", "help_reply"}
 
 
-def outreach_queue(*, dispatch: bool = True, **fields) -> Outreach:
-    """Store an outbound message as an Outreach row and send it as soon as the transaction commits.
-
-    `dispatch=False` leaves the sending to the caller (a task that will send it itself, at once).
-    """
+def outreach_queue(**fields) -> Outreach:
+    """Store an outbound message as an Outreach row and send it as soon as the transaction commits."""
     outreach = Outreach.objects.create(**fields)
-    if dispatch and outreach.due_at <= timezone.now() + timedelta(seconds=1):
+    if outreach.due_at <= timezone.now() + timedelta(seconds=1):
         transaction.on_commit(lambda: _dispatch(outreach.pk))
     return outreach
 

@@ -60,7 +60,7 @@ def _recently_in_touch(call: Call) -> bool:
 
 
 @transaction.atomic
-def text_back_for_missed_call(*, call: Call, dispatch: bool = True) -> Outreach:
+def text_back_for_missed_call(*, call: Call) -> Outreach:
     """Queue the text-back for a missed call (once per call) and the follow-up cadence behind it.
 
     Skipped, with the reason kept on the Outreach row, for anonymous callers, opted-out or blocked
@@ -115,7 +115,7 @@ def text_back_for_missed_call(*, call: Call, dispatch: bool = True) -> Outreach:
         fields["template_key"] = "missed_call_textback"
     try:
         with transaction.atomic():
-            outreach = outreach_queue(dispatch=dispatch, **fields)
+            outreach = outreach_queue(**fields)
     except IntegrityError:  # a concurrent delivery of the same missed call queued it first
         return Outreach.objects.get(call=call, kind=Outreach.Kind.TEXT_BACK, step=0)
     if upcoming is None:
