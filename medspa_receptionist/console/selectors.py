@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Case, Count, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from booking.models import Appointment, FollowUpTask, SeriesEnrollment, WaitlistEntry
@@ -59,11 +59,12 @@ def _last_message(direction: str):
 
 
 def callback_queue(practice: Practice):
+    """Open callbacks, oldest due first (slice it: a page shows PAGE of them)."""
     return (
         FollowUpTask.objects.filter(practice=practice, status=FollowUpTask.Status.OPEN, kind__in=CALLBACK_KINDS)
         .select_related("patient", "enrollment__template", "appointment__service")
         .annotate(last_inbound=_last_message("inbound"), last_outbound=_last_message("outbound"))
-        .order_by("due_on", "created_at")
+        .order_by("due_on", "created_at", "pk")
     )
 
 
@@ -94,26 +95,31 @@ def schedule_for(practice: Practice, *, day: date, location: Location):
 DUE_SOON = 14  # days ahead: on cadence, but their window opens soon
 
 
-def series_queue(practice: Practice):
-    """Late first (most days overdue), then due now, then due within two weeks."""
+# A page shows this many rows of a long queue, most urgent first, with the total beside it.
+PAGE = 100
+
+
+def series_queue(practice: Practice, *, limit: int = PAGE) -> tuple[list[SeriesEnrollment], int]:
+    """Late first (most days overdue), then due now, then due within two weeks; and how many in all."""
     today = timezone.localdate(timezone=practice.zone)
-    rows = list(
-        SeriesEnrollment.objects.filter(practice=practice)
-        .filter(
-            Q(status__in=[SeriesEnrollment.Status.DUE, SeriesEnrollment.Status.LATE])
-            | Q(
-                status=SeriesEnrollment.Status.ON_CADENCE,
-                next_due_from__lte=today + timedelta(days=DUE_SOON),
-                next_due_from__gt=today,
-            )
+    queue = SeriesEnrollment.objects.filter(practice=practice).filter(
+        Q(status__in=[SeriesEnrollment.Status.DUE, SeriesEnrollment.Status.LATE])
+        | Q(
+            status=SeriesEnrollment.Status.ON_CADENCE,
+            next_due_from__lte=today + timedelta(days=DUE_SOON),
+            next_due_from__gt=today,
         )
-        .select_related("patient", "template", "template__service")
-        .order_by("next_due_until")
+    )
+    soon_last = Case(When(status=SeriesEnrollment.Status.ON_CADENCE, then=Value(1)), default=Value(0))
+    rows = list(
+        queue.select_related("patient", "template", "template__service")
+        .annotate(soon_last=soon_last)
+        .order_by("soon_last", "next_due_until", "pk")[:limit]
     )
     for row in rows:
         row.overdue = row.days_overdue(today)
         row.soon = row.status == SeriesEnrollment.Status.ON_CADENCE
-    return sorted(rows, key=lambda row: (row.soon, -row.overdue, row.next_due_until or today))
+    return rows, queue.count()
 
 
 def waitlist(practice: Practice):

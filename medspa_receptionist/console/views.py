@@ -154,7 +154,8 @@ def callback_list(request):
         request,
         "console/callbacks.html",
         {
-            "callbacks": selectors.callback_queue(request.practice),
+            "callbacks": selectors.callback_queue(request.practice)[: selectors.PAGE],
+            "shown": selectors.PAGE,
             "cancellations": selectors.recent_cancellations(request.practice),
             "waitlist": selectors.waitlist(request.practice),
         },
@@ -179,7 +180,8 @@ def callback_done(request, pk: int):
 @require_GET
 @staff_view
 def series_list(request):
-    return _page(request, "console/series.html", {"enrollments": selectors.series_queue(request.practice)})
+    enrollments, total = selectors.series_queue(request.practice)
+    return _page(request, "console/series.html", {"enrollments": enrollments, "total": total})
 
 
 @require_POST

@@ -339,3 +339,33 @@ def test_the_booking_page_works_without_javascript(staff_client, desk):
         {"service": desk["service"].pk, "location": desk["location"].pk, "date": day.isoformat()},
     ).content.decode()
     assert "<html" in body and 'name="slot"' in body and 'action="/console/schedule/book/confirm/"' in body
+
+
+def test_long_queues_show_the_most_urgent_hundred_and_the_total(staff_client, desk):
+    from datetime import timedelta
+
+    from booking.models import FollowUpTask, SeriesEnrollment
+    from tests.factories import PatientFactory
+
+    today = desk["today"]
+    patients = [PatientFactory(practice=desk["practice"]) for _ in range(105)]
+    SeriesEnrollment.objects.bulk_create(
+        SeriesEnrollment(
+            practice=desk["practice"],
+            patient=p,
+            template=desk["enrollment"].template,
+            status="due",
+            next_due_from=today - timedelta(days=1),
+            next_due_until=today + timedelta(days=5),
+        )
+        for p in patients
+    )
+    FollowUpTask.objects.bulk_create(
+        FollowUpTask(practice=desk["practice"], patient=p, kind="callback", due_on=today, reason="call")
+        for p in patients
+    )
+    series = staff_client.get(reverse("console-series")).content.decode()
+    assert "the 100 most urgent of 106" in series
+    assert series.index("Olivia") < series.index(patients[0].first_name)  # the late one leads
+    callbacks = staff_client.get(reverse("console-callbacks")).content.decode()
+    assert "the 100 due first of 106" in callbacks
