@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from booking.api import ErrorSerializer, HasPractice
 
-from .models import Conversation, Message
+from .models import BY_ACTIVITY, Conversation, Message
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -89,7 +89,7 @@ def _scoped(request):
 @api_view(["GET"])
 @permission_classes([permissions.IsAuthenticated, HasPractice])
 def conversations(request):
-    rows = _scoped(request).order_by("-last_inbound_at", "-created_at")
+    rows = _scoped(request).order_by(*BY_ACTIVITY)
     state = request.query_params.get("state")
     if state:
         if state not in Conversation.State.values:

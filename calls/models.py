@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 
@@ -92,6 +92,16 @@ class Conversation(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["practice", "phone", "channel"], name="one_conversation_per_thread")
         ]
+        indexes = [
+            # The console's list: newest patient activity first, threads nobody answered last.
+            models.Index(
+                F("practice"),
+                F("last_inbound_at").desc(nulls_last=True),
+                F("created_at").desc(),
+                name="conversation_activity",
+            ),
+            models.Index(fields=["practice", "state"], name="conversation_state"),
+        ]
 
     def __str__(self) -> str:
         return f"Conversation {self.pk} ({self.get_channel_display()})"
@@ -99,6 +109,10 @@ class Conversation(models.Model):
     @property
     def staff_has_it(self) -> bool:
         return self.taken_over_by_id is not None
+
+
+# Newest patient activity first; threads the patient never answered (NULL) last on every database.
+BY_ACTIVITY = (F("last_inbound_at").desc(nulls_last=True), F("created_at").desc())
 
 
 class Message(models.Model):

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from booking.models import Appointment, FollowUpTask, SeriesEnrollment, WaitlistEntry
 from booking.selectors import appointments_on_day
-from calls.models import Conversation, Message
+from calls.models import BY_ACTIVITY, Conversation, Message
 from escalations.models import Escalation
 from practices.models import Location, Practice, Provider
 
@@ -43,6 +43,7 @@ def queue_counts(practice: Practice) -> Counts:
 
 
 def escalation_queue(practice: Practice):
+    """Open and claimed escalations, emergencies first, then by due time (slice it: a page shows PAGE)."""
     return (
         Escalation.objects.filter(practice=practice, status__in=ACTIVE_ESCALATION)
         .select_related("patient", "claimed_by", "conversation")
@@ -74,7 +75,7 @@ def conversation_list(practice: Practice, *, limit: int = 100):
         Conversation.objects.filter(practice=practice)
         .select_related("patient", "taken_over_by")
         .annotate(last_body=last_body)
-        .order_by("-last_inbound_at", "-created_at")[:limit]
+        .order_by(*BY_ACTIVITY)[:limit]
     )
 
 

@@ -17,7 +17,7 @@ from booking import services as booking
 from booking.models import Appointment, FollowUpTask, SeriesEnrollment
 from booking.selectors import open_slots
 from calls import services as calls
-from calls.models import Conversation, Outreach
+from calls.models import BY_ACTIVITY, Conversation, Outreach
 from calls.outreach.series import series_prompt
 from escalations import services as escalations
 from escalations.models import Escalation
@@ -93,7 +93,7 @@ def escalation_list(request):
     return _page(
         request,
         "console/escalations.html",
-        {"escalations": selectors.escalation_queue(request.practice)},
+        {"escalations": selectors.escalation_queue(request.practice)[: selectors.PAGE]},
         partial="console/_escalation_list.html",
     )
 
@@ -446,7 +446,7 @@ def patient_detail(request, pk: int):
             "patient": patient,
             "masked_phone": mask_phone(patient.phone),
             "consent_events": ConsentEvent.objects.filter(practice=request.practice, phone=patient.phone),
-            "conversations": patient.conversations.order_by("-last_inbound_at"),
+            "conversations": patient.conversations.order_by(*BY_ACTIVITY),
             "appointments": patient.appointments.select_related("service", "provider", "location").order_by(
                 "-starts_at"
             ),

@@ -369,3 +369,22 @@ def test_long_queues_show_the_most_urgent_hundred_and_the_total(staff_client, de
     assert series.index("Olivia") < series.index(patients[0].first_name)  # the late one leads
     callbacks = staff_client.get(reverse("console-callbacks")).content.decode()
     assert "the 100 due first of 106" in callbacks
+
+
+def test_conversations_list_newest_activity_first_and_unanswered_threads_last(staff_client, desk):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calls.models import BY_ACTIVITY, Conversation
+
+    now = timezone.now()
+    Conversation.objects.create(practice=desk["practice"], phone="+16465550101", channel="sms")  # never answered
+    Conversation.objects.create(
+        practice=desk["practice"], phone="+16465550102", channel="sms", last_inbound_at=now + timedelta(minutes=5)
+    )
+    rows = staff_client.get(reverse("console-conversations"), HTTP_HX_REQUEST="true").content.decode()
+    newest, older = rows.index("/console/conversations/"), rows.rindex("/console/conversations/")
+    assert newest < older
+    conversations = list(Conversation.objects.filter(practice=desk["practice"]).order_by(*BY_ACTIVITY))
+    assert conversations[0].phone == "+16465550102" and conversations[-1].phone == "+16465550101"
