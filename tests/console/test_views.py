@@ -1,5 +1,7 @@
 """Every console page and action: scoped to the practice, permissioned, changing what it says."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
@@ -199,7 +201,7 @@ def test_completing_a_series_visit_advances_the_series(staff_client, desk):
 
 
 def test_the_slot_picker_offers_engine_times_and_books_one(staff_client, desk):
-    day = desk["today"] + __import__("datetime").timedelta(days=1)
+    day = desk["today"] + timedelta(days=1)
     picker = staff_client.get(
         reverse("console-book"),
         {"service": desk["service"].pk, "location": desk["location"].pk, "date": day.isoformat()},
@@ -235,7 +237,7 @@ def test_the_slot_picker_offers_engine_times_and_books_one(staff_client, desk):
 
 
 def test_rescheduling_from_the_schedule_moves_the_visit(staff_client, desk):
-    day = desk["today"] + __import__("datetime").timedelta(days=2)
+    day = desk["today"] + timedelta(days=2)
     picker = staff_client.get(
         reverse("console-book"),
         {
@@ -333,7 +335,7 @@ def test_the_series_queue_lists_late_then_due_then_due_soon(staff_client, desk):
 
 
 def test_the_booking_page_works_without_javascript(staff_client, desk):
-    day = desk["today"] + __import__("datetime").timedelta(days=1)
+    day = desk["today"] + timedelta(days=1)
     body = staff_client.get(
         reverse("console-book"),
         {"service": desk["service"].pk, "location": desk["location"].pk, "date": day.isoformat()},
