@@ -856,7 +856,9 @@ def run_round(rnd: Round, args, log_dir: Path) -> dict:
         procs.append(
             start(
                 f"{rnd.broker}-{rnd.q_workers or 4}-qcluster",
-                [sys.executable, str(REPO_ROOT / "manage.py"), "qcluster"],
+                # Optionally at a lower CPU priority, so that on shared cores webhooks win over background work.
+                (["nice", "-n", str(args.qcluster_nice)] if args.qcluster_nice else [])
+                + [sys.executable, str(REPO_ROOT / "manage.py"), "qcluster"],
                 env,
                 log_dir,
             )
@@ -1088,6 +1090,9 @@ def main() -> None:
         type=int,
         default=1,
         help="threads per gunicorn worker; more than 1 is gthread (default 1)",
+    )
+    parser.add_argument(
+        "--qcluster-nice", type=int, default=0, help="run the qcluster under `nice -n N` (default 0: same priority)"
     )
     parser.add_argument(
         "--json", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "webhooks.json", help="results file"
