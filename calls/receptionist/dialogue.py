@@ -77,7 +77,7 @@ def _staff_question(conversation: Conversation, reason: str) -> Reply:
     return Reply(f"Good question! I'll have someone from {brand} get back to you with the exact answer shortly.")
 
 
-def _misunderstood(conversation: Conversation, message: Message) -> Reply:
+def _misunderstood(conversation: Conversation) -> Reply:
     misses = conversation.context.get("misses", 0) + 1
     conversation.context["misses"] = misses
     _save(conversation)
@@ -97,7 +97,7 @@ def _misunderstood(conversation: Conversation, message: Message) -> Reply:
 # Answers from the practice's own records only.
 
 
-def _price_reply(conversation: Conversation, message: Message, service: Service | None) -> Reply:
+def _price_reply(conversation: Conversation, service: Service | None) -> Reply:
     if service is None or not service.price_range_text:
         what = service.name if service else "that"
         return _staff_question(conversation, f"Pricing question about {what}: not on the published menu")
@@ -134,7 +134,7 @@ def _hours_reply(conversation: Conversation) -> Reply:
     return Reply(f"{location.name}: {location.address}. Hours: {listing}.{parking}")
 
 
-def _membership_reply(conversation: Conversation, message: Message) -> Reply:
+def _membership_reply(conversation: Conversation) -> Reply:
     patient = _patient(conversation)
     membership = Membership.objects.filter(patient=patient, status=Membership.Status.ACTIVE).first()
     rules = (
@@ -154,7 +154,7 @@ def _membership_reply(conversation: Conversation, message: Message) -> Reply:
     return Reply(" ".join(parts))
 
 
-def _event_reply(conversation: Conversation, message: Message) -> Reply:
+def _event_reply(conversation: Conversation) -> Reply:
     today = timezone.localdate(timezone=conversation.practice.zone)
     campaign = (
         Campaign.objects.filter(practice_id=conversation.practice_id, is_active=True, ends_on__gte=today)
@@ -383,7 +383,7 @@ def _confirmation(appointment: Appointment) -> str:
     )
 
 
-def _book_choice(conversation: Conversation, message: Message, choice: int, source: str) -> Reply:
+def _book_choice(conversation: Conversation, choice: int, source: str) -> Reply:
     offered = conversation.context.get("offered") or []
     picked = offered[choice - 1]
     practice = conversation.practice
@@ -505,7 +505,7 @@ def respond(
 
         understanding.choice = parse_choice(message.body, offered)
     if conversation.state == Conversation.State.OFFERING and understanding.choice is not None and offered:
-        return _book_choice(conversation, message, understanding.choice, source)
+        return _book_choice(conversation, understanding.choice, source)
     changes_search = understanding.location or understanding.service or not understanding.times.is_empty()
     if (
         conversation.state == Conversation.State.OFFERING
@@ -532,13 +532,13 @@ def respond(
             return Reply("I don't see an upcoming visit under this number. Want me to find you a time?")
         return _offer(conversation, reschedule=appointment)
     if intent == "pricing":
-        return _price_reply(conversation, message, service)
+        return _price_reply(conversation, service)
     if intent == "hours_location":
         return _hours_reply(conversation)
     if intent == "membership":
-        return _membership_reply(conversation, message)
+        return _membership_reply(conversation)
     if intent == "event_offer":
-        return _event_reply(conversation, message)
+        return _event_reply(conversation)
     if intent == "question":
         answer = _approved_answer(conversation, message.body)
         if answer:
@@ -561,4 +561,4 @@ def respond(
             _save(conversation, state=Conversation.State.QUALIFYING)
             return Reply(question)
         return _offer(conversation)
-    return _misunderstood(conversation, message)
+    return _misunderstood(conversation)

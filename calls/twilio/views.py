@@ -84,7 +84,8 @@ def voice_gather(request):
     brand = call.practice.brand_name
     if not speech or not call.from_phone:
         return _xml(twiml.goodbye_after_speech(brand=brand, heard=bool(speech)))
-    turns = int(request.GET.get("turn", "0") or 0) if request.GET.get("turn", "0").isdigit() else 0
+    turn_text = request.GET.get("turn", "0")
+    turns = int(turn_text) if turn_text.isdigit() else 0  # how many exchanges so far on this call
     turn = services.voice_turn(call=call, speech=speech)
     if turn.transfer:
         return _xml(
