@@ -17,7 +17,12 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.runtime
+# A developer's checkout runs in debug mode: .env (git-ignored, read by the settings) says so once,
+# so that plain `manage.py` commands work there too. Deployments set their own environment instead.
+.env:
+	printf '# Local development only (git-ignored). Production sets DEBUG=0 and SECRET_KEY in its environment.\nDEBUG=1\n' > .env
+
+install: $(VENV)/.runtime .env
 install-dev: $(VENV)/.dev
 
 # The receptionist with the demo practice: SQLite, the ORM task broker, the console messaging backend.
