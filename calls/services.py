@@ -13,7 +13,7 @@ from practices.phones import InvalidPhoneNumber, normalize_phone
 from practices.selectors import consent_status
 from practices.services import consent_record
 
-from .messaging.services import outreach_queue
+from .messaging.services import outreach_to_patient
 from .models import Call, Channel, Conversation, Message, Outreach
 from .outreach.cadence import cadence_stop
 from .outreach.text_back import text_back_for_missed_call
@@ -194,19 +194,7 @@ def _dispatch_inbound(message_id: int) -> None:
 
 
 def _reply(message: Message, *, template_key: str = "", body: str = "", kind=Outreach.Kind.REPLY) -> Outreach:
-    conversation = message.conversation
-    return outreach_queue(
-        practice_id=message.practice_id,
-        kind=kind,
-        phone=conversation.phone,
-        channel=conversation.channel,
-        conversation=conversation,
-        patient=conversation.patient,
-        location=conversation.location,
-        template_key=template_key,
-        body=body,
-        automated=False,
-    )
+    return outreach_to_patient(conversation=message.conversation, kind=kind, template_key=template_key, body=body)
 
 
 @transaction.atomic
@@ -354,16 +342,7 @@ def voice_turn(*, call: Call, speech: str) -> VoiceTurn:
         conversation=conversation, message=message, understanding=understanding, source=Appointment.Source.VOICE
     )
     if conversation.state == Conversation.State.BOOKED or reply.done:
-        outreach_queue(
-            practice_id=practice.pk,
-            kind=Outreach.Kind.REPLY,
-            phone=conversation.phone,
-            channel=Channel.SMS,
-            patient=conversation.patient,
-            location=conversation.location,
-            body=reply.text,
-            automated=False,
-        )
+        outreach_to_patient(conversation=conversation, kind=Outreach.Kind.REPLY, body=reply.text)
         return VoiceTurn(
             say=f"{reply.text} I've texted you the details. Thanks for calling {practice.brand_name}!", done=True
         )
@@ -469,15 +448,6 @@ def staff_reply(*, conversation: Conversation, user, body: str) -> Outreach:
         raise EmptyReply("Write a reply first.")
     if conversation.taken_over_by_id is None:
         conversation = conversation_take_over(conversation=conversation, user=user)
-    return outreach_queue(
-        practice_id=conversation.practice_id,
-        kind=Outreach.Kind.STAFF_REPLY,
-        phone=conversation.phone,
-        channel=Channel.SMS if conversation.channel == Channel.VOICE else conversation.channel,
-        conversation=conversation if conversation.channel != Channel.VOICE else None,
-        patient=conversation.patient,
-        location=conversation.location,
-        body=body[:1600],
-        automated=True,
-        sent_by=user,
+    return outreach_to_patient(
+        conversation=conversation, kind=Outreach.Kind.STAFF_REPLY, body=body[:1600], automated=True, sent_by=user
     )

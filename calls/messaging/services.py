@@ -33,6 +33,21 @@ def outreach_queue(**fields) -> Outreach:
     return outreach
 
 
+def outreach_to_patient(*, conversation: Conversation, kind: str, automated: bool = False, **fields) -> Outreach:
+    """Queue a message to the patient of a thread. Written words for a phone call go by SMS, in the
+    patient's SMS thread: a voice thread cannot carry text."""
+    on_call = conversation.channel == Channel.VOICE
+    defaults = {
+        "practice_id": conversation.practice_id,
+        "phone": conversation.phone,
+        "channel": Channel.SMS if on_call else conversation.channel,
+        "conversation": None if on_call else conversation,
+        "patient": conversation.patient,
+        "location": conversation.location,
+    }
+    return outreach_queue(**(defaults | fields), kind=kind, automated=automated)
+
+
 def _dispatch(outreach_id: int) -> None:
     from django_q.tasks import async_task
 

@@ -25,8 +25,8 @@ from booking.selectors import first_choices, service_to_offer
 from practices.models import ApprovedAnswer, Campaign, Location, Membership, Patient, Provider, Service
 from practices.selectors import message_text
 
-from ..messaging.services import outreach_queue
-from ..models import Channel, Conversation, Message, Outreach
+from ..messaging.services import outreach_to_patient
+from ..models import Conversation, Message, Outreach
 from .understanding import Understanding
 
 MAX_QUESTIONS = 4
@@ -340,22 +340,15 @@ def _offer(conversation: Conversation, *, reschedule: Appointment | None = None)
     return Reply(f"{consult}I have {options}. Reply 1, 2 or 3 to book.")
 
 
-def text_channel(conversation: Conversation) -> str:
-    """Where written words go: the thread itself, or SMS for a phone call."""
-    return Channel.SMS if conversation.channel == Channel.VOICE else conversation.channel
-
-
 def _reminders(appointment: Appointment, conversation: Conversation) -> None:
     for key, before in (("reminder_48h", timedelta(hours=48)), ("reminder_2h", timedelta(hours=2))):
         due = appointment.starts_at - before
         if due <= timezone.now():
             continue
-        outreach_queue(
-            practice_id=appointment.practice_id,
+        outreach_to_patient(
+            conversation=conversation,
             kind=Outreach.Kind.REMINDER,
-            phone=conversation.phone,
-            channel=text_channel(conversation),
-            conversation=conversation if conversation.channel != Channel.VOICE else None,
+            automated=True,
             patient=appointment.patient,
             location=appointment.location,
             appointment=appointment,

@@ -2,14 +2,12 @@
 
 import logging
 
-from django.utils import timezone
-
 from escalations.models import Escalation
 from escalations.services import escalation_open
 from practices.models import Membership, StaffMember
 from practices.selectors import message_text
 
-from ..messaging.services import outreach_queue
+from ..messaging.services import outreach_queue, outreach_to_patient
 from ..models import Channel, Conversation, Message, Outreach
 from .understanding import Understanding
 
@@ -128,16 +126,5 @@ def hand_off(*, message: Message, understanding: Understanding) -> Escalation:
         created_at__gte=escalation.created_at,
     ).exists()
     if created or category == "emergency" and not already_answered:
-        outreach_queue(
-            practice=message.practice,
-            kind=Outreach.Kind.REPLY,
-            phone=conversation.phone,
-            channel=conversation.channel,
-            conversation=conversation,
-            patient=conversation.patient,
-            location=conversation.location,
-            body=said,
-            automated=False,
-            due_at=timezone.now(),
-        )
+        outreach_to_patient(conversation=conversation, kind=Outreach.Kind.REPLY, body=said)
     return escalation

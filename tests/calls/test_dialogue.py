@@ -324,3 +324,12 @@ def test_new_details_while_choosing_search_again(spa, twilio, outbox):
     times = offered_times(Conversation.objects.get())
     assert "Reply 1, 2 or 3" in again and times != first
     assert times[0].weekday() == 5 and times[0].hour >= 12
+
+
+def test_an_emergency_on_the_phone_gets_its_written_reply_by_sms(spa, twilio, outbox):
+    twilio("/webhooks/twilio/voice/", fixture("voice_incoming"))
+    twilio("/webhooks/twilio/voice/dial-status/", fixture("voice_dial_status_no_answer"))
+    twilio(GATHER, fixture("voice_gather", SpeechResult="i got filler yesterday and now i cant swallow right"))
+    emergency = [sent for sent in outbox if "911" in sent.body]
+    assert len(emergency) == 1 and emergency[0].channel == "sms" and emergency[0].to == "+16465550188"
+    assert Message.objects.get(body=emergency[0].body).conversation.channel == "sms"
