@@ -3,9 +3,9 @@
 from django.db import migrations
 
 
-class PostgresOnlyAddConstraint(migrations.AddConstraint):
-    """AddConstraint for an ExclusionConstraint: in the migration state everywhere, in the schema on
-    PostgreSQL only. On SQLite the booking transaction's own overlap check is the guard."""
+class PostgresOnly:
+    """A migration operation that is in the migration state everywhere but acts on the schema only on
+    PostgreSQL, so that `makemigrations --check` agrees on both databases."""
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
@@ -16,14 +16,10 @@ class PostgresOnlyAddConstraint(migrations.AddConstraint):
             super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
-class PostgresOnlyAddIndex(migrations.AddIndex):
-    """AddIndex for an index SQLite cannot build (NULLS LAST ordering): in the state everywhere, in the
-    schema on PostgreSQL; SQLite sorts NULLs first in descending order and manages without it."""
+class PostgresOnlyAddConstraint(PostgresOnly, migrations.AddConstraint):
+    """For an ExclusionConstraint. On SQLite the booking transaction's own overlap check is the guard."""
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+class PostgresOnlyAddIndex(PostgresOnly, migrations.AddIndex):
+    """For an index SQLite cannot build (NULLS LAST in its ordering). SQLite still sorts that way in
+    queries; it only lacks the index, which a small SQLite practice does not need."""
