@@ -44,6 +44,8 @@ from zoneinfo import ZoneInfo
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks._common import setup_django  # noqa: E402
+
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/medspa_bench")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medspa_receptionist.test_settings")
 
@@ -93,43 +95,6 @@ SERVICES = [
 ]
 CREDENTIALS = ["np", "rn", "pa", "md", "aesthetician", "laser_tech"]
 GAP_CHANCE = 0.12  # chance that a provider's next 15-60 minutes stay free while the calendar is filled
-
-
-# Database creation and Django setup.
-
-
-def ensure_database() -> None:
-    """Create the database of DATABASE_URL when it is missing (PostgreSQL only)."""
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        return
-    import psycopg
-    from psycopg import sql
-
-    params = {
-        "dbname": "postgres",
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-        "host": db.get("HOST") or None,
-        "port": db.get("PORT") or None,
-    }
-    with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
-            print(f"Created database {db['NAME']}.")
-
-
-def setup_django() -> None:
-    import django
-
-    django.setup()
-    ensure_database()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 # The data set.
