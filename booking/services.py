@@ -377,6 +377,24 @@ def follow_up_create(
 
 
 @transaction.atomic
+def callback_request(*, patient: Patient, reason: str, once: bool = False) -> FollowUpTask:
+    """A callback due today (the practice's day) in the front desk's queue. With `once`, an open
+    callback with the same reason is reused, so a repeated report does not queue it twice."""
+    fields = {
+        "practice_id": patient.practice_id,
+        "patient": patient,
+        "kind": FollowUpTask.Kind.CALLBACK,
+        "reason": reason[:200],
+    }
+    due_on = timezone.localdate(timezone=patient.practice.zone)
+    if once:
+        return FollowUpTask.objects.get_or_create(
+            **fields, status=FollowUpTask.Status.OPEN, defaults={"due_on": due_on}
+        )[0]
+    return FollowUpTask.objects.create(**fields, due_on=due_on)
+
+
+@transaction.atomic
 def follow_up_complete(*, task: FollowUpTask, outcome: str) -> FollowUpTask:
     task.status = FollowUpTask.Status.DONE
     task.outcome = outcome[:200]

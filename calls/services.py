@@ -8,10 +8,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from booking.models import Appointment, FollowUpTask
+from booking.services import callback_request
 from practices.models import ConsentEvent, ContactConsent, Patient, PhoneNumber
 from practices.phones import InvalidPhoneNumber, normalize_phone
 from practices.selectors import consent_status
-from practices.services import consent_record
+from practices.services import consent_record, patient_get_or_create
 
 from .messaging.services import outreach_to_patient
 from .models import Call, Channel, Conversation, Message, Outreach
@@ -387,33 +388,20 @@ def message_status_update(*, message_sid: str, status: str, error_code: str = ""
             told="Carrier reports this number unsubscribed (STOP).",
         )
     elif error_code in UNREACHABLE_CODES:
-        patient = (
-            message.conversation.patient or Patient.objects.get_or_create(practice=message.practice, phone=phone)[0]
-        )
-        FollowUpTask.objects.get_or_create(
-            practice=message.practice,
-            patient=patient,
-            kind=FollowUpTask.Kind.CALLBACK,
-            status=FollowUpTask.Status.OPEN,
-            reason=f"Texts can't reach this number (error {error_code}).",
-            defaults={"due_on": timezone.localdate(timezone=message.practice.zone)},
-        )
+        patient = message.conversation.patient or patient_get_or_create(practice=message.practice, phone=phone)[0]
+        callback_request(patient=patient, reason=f"Texts can't reach this number (error {error_code}).", once=True)
     return True
 
 
 @transaction.atomic
 def priority_callback(*, call: Call, escalation_id=None) -> FollowUpTask:
     """A transfer nobody picked up: the caller goes to the top of the callback queue, due now."""
-    patient = call.patient or Patient.objects.get_or_create(practice=call.practice, phone=call.from_phone)[0]
-    task, _ = FollowUpTask.objects.get_or_create(
-        practice=call.practice,
+    patient = call.patient or patient_get_or_create(practice=call.practice, phone=call.from_phone)[0]
+    return callback_request(
         patient=patient,
-        kind=FollowUpTask.Kind.CALLBACK,
-        status=FollowUpTask.Status.OPEN,
         reason=f"PRIORITY: transfer from the phone assistant not answered (escalation {escalation_id or '-'})",
-        defaults={"due_on": timezone.localdate(timezone=call.practice.zone)},
+        once=True,
     )
-    return task
 
 
 @transaction.atomic

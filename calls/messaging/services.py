@@ -265,18 +265,8 @@ _UNREACHABLE = {"30003": "unreachable", "30005": "unknown number", "30006": "a l
 
 def staff_callback(*, outreach: Outreach, reason: str):
     """Put a callback in the front desk's queue, so a patient the system can't text still hears from us."""
-    from booking.models import FollowUpTask
+    from booking.services import callback_request
+    from practices.services import patient_get_or_create
 
-    if outreach.patient_id is None:
-        from practices.services import patient_get_or_create
-
-        patient, _ = patient_get_or_create(practice=outreach.practice, phone=outreach.phone)
-    else:
-        patient = outreach.patient
-    return FollowUpTask.objects.create(
-        practice_id=outreach.practice_id,
-        patient=patient,
-        kind=FollowUpTask.Kind.CALLBACK,
-        due_on=timezone.localdate(timezone=outreach.practice.zone),
-        reason=reason[:200],
-    )
+    patient = outreach.patient or patient_get_or_create(practice=outreach.practice, phone=outreach.phone)[0]
+    return callback_request(patient=patient, reason=reason)

@@ -65,14 +65,7 @@ def _save(conversation: Conversation, *, state: str | None = None) -> None:
 
 def _staff_question(conversation: Conversation, reason: str) -> Reply:
     """Something only staff can answer: a dated callback with the question, and a promise of nothing."""
-    patient = _patient(conversation)
-    FollowUpTask.objects.create(
-        practice_id=conversation.practice_id,
-        patient=patient,
-        kind=FollowUpTask.Kind.CALLBACK,
-        due_on=timezone.localdate(timezone=conversation.practice.zone),
-        reason=reason[:200],
-    )
+    booking.callback_request(patient=_patient(conversation), reason=reason)
     brand = conversation.practice.brand_name
     return Reply(f"Good question! I'll have someone from {brand} get back to you with the exact answer shortly.")
 
