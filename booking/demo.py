@@ -226,6 +226,8 @@ def seed_booking_demo(practice: Practice) -> None:
                 cancellation_reason=rng.choice(CANCEL_REASONS) if status == "cancelled" else "",
                 cancelled_at=slot.start - timedelta(days=1) if status == "cancelled" else None,
                 completed_at=slot.end if status == "completed" else None,
+                value=service.expected_value,
+                created_at=min(now, slot.start - timedelta(days=rng.randint(2, 14))),
             )
             if appointment.status == Appointment.Status.COMPLETED:
                 Patient.objects.filter(pk=patient.pk).update(is_returning=True)

@@ -57,6 +57,13 @@ class Appointment(models.Model):
     campaign = models.ForeignKey(
         "practices.Campaign", on_delete=models.SET_NULL, null=True, blank=True, related_name="appointments"
     )
+    value = models.DecimalField(
+        max_digits=9,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The service's visit value when booked; revenue figures add these up.",
+    )
     cancellation_reason = models.CharField(max_length=200, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)

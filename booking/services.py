@@ -95,6 +95,7 @@ def appointment_book(
         booked_by=booked_by,
         enrollment=enrollment,
         campaign=campaign,
+        value=service.expected_value,
     )
     try:
         with transaction.atomic():

@@ -43,6 +43,10 @@ class Call(models.Model):
     missed_reason = models.CharField(max_length=20, choices=MissedReason.choices, blank=True)
     answered_by = models.CharField(max_length=20, choices=AnsweredBy.choices, blank=True)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # The number's campaign when the call came in (tracking numbers move between campaigns).
+    campaign = models.ForeignKey(
+        "practices.Campaign", on_delete=models.SET_NULL, null=True, blank=True, related_name="calls"
+    )
     started_at = models.DateTimeField(default=timezone.now)
     missed_at = models.DateTimeField(null=True, blank=True)
 
@@ -205,6 +209,9 @@ class Outreach(models.Model):
     email = models.EmailField(blank=True)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SMS)
     template_key = models.CharField(max_length=60, blank=True)
+    purpose = models.CharField(
+        max_length=30, blank=True, help_text='What a reply did ("times_offered"); kept on its message as its kind.'
+    )
     body = models.TextField(blank=True, help_text="Fixed text; empty means render template_key at send time.")
     automated = models.BooleanField(default=True, help_text="Automated messages wait out quiet hours.")
     patient = models.ForeignKey("practices.Patient", on_delete=models.SET_NULL, null=True, blank=True)

@@ -66,6 +66,7 @@ def call_receive(*, number: PhoneNumber, call_sid: str, from_raw: str, status: s
             "practice_id": number.practice_id,
             "location": number.location,
             "phone_number": number,
+            "campaign_id": number.campaign_id,
             "from_raw": from_raw[:40],
             "from_phone": from_phone,
             "patient": patient,
@@ -194,8 +195,12 @@ def _dispatch_inbound(message_id: int) -> None:
     async_task("calls.tasks.inbound_process", message_id, task_name=f"inbound-{message_id}")
 
 
-def _reply(message: Message, *, template_key: str = "", body: str = "", kind=Outreach.Kind.REPLY) -> Outreach:
-    return outreach_to_patient(conversation=message.conversation, kind=kind, template_key=template_key, body=body)
+def _reply(
+    message: Message, *, template_key: str = "", body: str = "", kind=Outreach.Kind.REPLY, purpose: str = ""
+) -> Outreach:
+    return outreach_to_patient(
+        conversation=message.conversation, kind=kind, template_key=template_key, body=body, purpose=purpose
+    )
 
 
 @transaction.atomic
@@ -273,7 +278,7 @@ def inbound_process(*, message_id: int) -> str:
         return "answered on the call"
     conversation.refresh_from_db()
     reply = respond(conversation=conversation, message=message, understanding=understanding)
-    _reply(message, body=reply.text)
+    _reply(message, body=reply.text, purpose=reply.purpose)
     return f"replied ({understanding.intent})"
 
 

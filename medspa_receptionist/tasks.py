@@ -8,6 +8,8 @@ SCHEDULES = [
     # Hourly, so that each practice's patients move on cadence/due/late soon after their local midnight.
     {"func": "booking.tasks.series_sweep_all", "name": "series-sweep", "schedule_type": Schedule.HOURLY},
     {"func": "calls.tasks.series_prompts_all", "name": "series-prompts", "schedule_type": Schedule.HOURLY},
+    # Each practice's analytics rollups, once a day soon after its local midnight.
+    {"func": "analytics.tasks.rollups_nightly", "name": "analytics-rollups", "schedule_type": Schedule.HOURLY},
     # The heartbeat proves the scheduler runs: /healthz reports any schedule left far overdue.
     {
         "func": "medspa_receptionist.tasks.heartbeat",

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from analytics import api as analytics_api
 from calls import api as calls_api
 from escalations import api as escalations_api
 
@@ -12,6 +13,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("console/", include("medspa_receptionist.console.urls")),
+    path("analytics/", include("analytics.urls")),
     path("admin/", admin.site.urls),
     path("", include("calls.urls")),
     path("api/v1/", include("booking.urls")),
@@ -21,6 +23,10 @@ urlpatterns = [
     path("api/v1/escalations/<int:pk>/", escalations_api.escalation_detail, name="api-escalation"),
     path("api/v1/escalations/<int:pk>/claim/", escalations_api.escalation_claim, name="api-escalation-claim"),
     path("api/v1/escalations/<int:pk>/resolve/", escalations_api.escalation_resolve, name="api-escalation-resolve"),
+    path("api/v1/analytics/summary/", analytics_api.summary, name="api-analytics-summary"),
+    path("api/v1/analytics/series-review/", analytics_api.series_review, name="api-analytics-series-review"),
+    path("api/v1/analytics/roi/", analytics_api.roi, name="api-analytics-roi"),
+    path("api/v1/analytics/me/", analytics_api.mine, name="api-analytics-me"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

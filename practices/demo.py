@@ -59,6 +59,22 @@ DEMO_LOGINS = [
     DemoLogin("manager", "glow-manager-demo", StaffMember.Role.MANAGER),
 ]
 
+# What a typical visit brings in, for revenue figures (tox is priced per unit, so it needs one).
+VISIT_VALUES = {
+    "botox": "420",
+    "dysport": "380",
+    "lip-filler": "750",
+    "cheek-filler": "850",
+    "hydrafacial": "225",
+    "chemical-peel": "175",
+    "microneedling": "375",
+    "morpheus8": "950",
+    "laser-hair-removal": "300",
+    "ipl-photofacial": "400",
+    "coolsculpting": "1500",
+    "consultation": "0",
+}
+
 # (slug, name, category, minutes, buffer, price_min, price_max, unit, consult first, synonyms, prep, aftercare, cues)
 MENU = [
     (
@@ -421,6 +437,7 @@ def seed_demo() -> Practice:
                 "price_min": Decimal(low),
                 "price_max": Decimal(high),
                 "price_unit": unit,
+                "visit_value": Decimal(VISIT_VALUES[slug]),
                 "consultation_required_for_new": consult,
                 "synonyms": synonyms,
                 "prep_instructions": prep,

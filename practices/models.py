@@ -243,6 +243,13 @@ class Service(models.Model):
     price_min = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
     price_max = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
     price_unit = models.CharField(max_length=40, blank=True, help_text='Such as "per unit" or "per syringe".')
+    visit_value = models.DecimalField(
+        max_digits=9,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="What a typical visit brings in. Empty: the middle of the price range. Used for revenue figures.",
+    )
     consultation_required_for_new = models.BooleanField(
         default=False, help_text="New patients book a consultation first."
     )
@@ -284,6 +291,16 @@ class Service(models.Model):
         if self.price_max is None or self.price_max == self.price_min:
             return f"${self.price_min:,.0f}{unit}"
         return f"${self.price_min:,.0f}-${self.price_max:,.0f}{unit}"
+
+    @property
+    def expected_value(self) -> Decimal | None:
+        """What a visit is worth for revenue figures: the set visit value, else the middle of a whole-visit
+        price range. A per-unit price says nothing about a visit, so it gives None (unknown)."""
+        if self.visit_value is not None:
+            return self.visit_value
+        if self.price_min is None or self.price_unit:
+            return None
+        return ((self.price_min + (self.price_max or self.price_min)) / 2).quantize(Decimal("0.01"))
 
 
 class Resource(models.Model):
@@ -395,6 +412,14 @@ class PhoneNumber(models.Model):
     forwards_to = PhoneNumberField(help_text="The front-desk line that rings first.")
     ring_timeout_seconds = models.PositiveSmallIntegerField(
         default=20, validators=[MinValueValidator(5), MaxValueValidator(60)]
+    )
+    campaign = models.ForeignKey(
+        "Campaign",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="phone_numbers",
+        help_text="A tracking number: calls to it count toward this campaign.",
     )
     is_active = models.BooleanField(default=True)
 

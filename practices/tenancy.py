@@ -46,3 +46,10 @@ def scope_to_practice(queryset, practice: Practice):
     """`queryset` limited to one practice's rows."""
     path = practice_lookup(queryset.model)
     return queryset.filter(**{path: practice.pk if path == "pk" else practice})
+
+
+def user_manages(user) -> bool:
+    """Managers and owners of a practice (not front desk, not a user without a practice)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return StaffMember.objects.filter(user=user, role__in=[StaffMember.Role.MANAGER, StaffMember.Role.OWNER]).exists()

@@ -174,7 +174,7 @@ def outreach_send(outreach_id: int) -> str:
         direction=Message.Direction.OUTBOUND,
         channel=outreach.channel,
         sender=Message.Sender.STAFF if outreach.sent_by_id else Message.Sender.RECEPTIONIST,
-        kind=outreach.template_key or outreach.kind,
+        kind=outreach.purpose or outreach.template_key or outreach.kind,
         body=body,
         sent_by=outreach.sent_by,
     )

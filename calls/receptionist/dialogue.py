@@ -31,6 +31,8 @@ from .understanding import Understanding
 
 MAX_QUESTIONS = 4
 SEARCH_DAYS = 30
+# The kind of the message that offers real open times: the lead answered enough to book (qualified).
+TIMES_OFFERED = "times_offered"
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Reply:
     text: str
     transfer: bool = False  # voice: put the caller through to the front desk
     done: bool = False  # voice: nothing more to ask
+    purpose: str = ""  # kept as the sent message's kind: "times_offered" marks a qualified lead
 
 
 def _when(moment: datetime) -> str:
@@ -330,7 +333,7 @@ def _offer(conversation: Conversation, *, reschedule: Appointment | None = None)
         f"{index}) {_when(slot.start)}{' at ' + Location.objects.get(pk=slot.location_id).name if location is None and practice.locations.count() > 1 else ''}"  # noqa: E501
         for index, slot in enumerate(slots, start=1)
     )
-    return Reply(f"{consult}I have {options}. Reply 1, 2 or 3 to book.")
+    return Reply(f"{consult}I have {options}. Reply 1, 2 or 3 to book.", purpose=TIMES_OFFERED)
 
 
 def _reminders(appointment: Appointment, conversation: Conversation) -> None:
@@ -409,7 +412,8 @@ def _book_choice(conversation: Conversation, choice: int, source: str) -> Reply:
                     enrollment=enrollment,
                 )
     except booking.SlotUnavailable:
-        return Reply("So sorry, that time was just taken! " + _offer(conversation).text)
+        offer = _offer(conversation)
+        return Reply("So sorry, that time was just taken! " + offer.text, purpose=offer.purpose)
     conversation.context.update({"offered": [], "rescheduling": None, "appointment": appointment.pk})
     _save(conversation, state=Conversation.State.BOOKED)
     _reminders(appointment, conversation)
