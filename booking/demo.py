@@ -152,7 +152,8 @@ def seed_booking_demo(practice: Practice) -> None:
 
     rng = random.Random(20261122)
     locations = {location.slug: location for location in practice.locations.all()}
-    patients = list(Patient.objects.filter(practice=practice))
+    # Patients the seed keeps as new (never visited) stay new: no visits for them.
+    patients = list(Patient.objects.filter(practice=practice, is_returning=True))
     for index in range(36):
         patient, _ = upsert(
             Patient,
