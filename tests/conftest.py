@@ -28,3 +28,15 @@ def front_desk(db, practice):
 def postgres_only(db):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (exclusion constraints, row locks); run with DATABASE_URL=postgres://...")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium through Playwright, one per test module."""
+    from tests.browser import launch
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        launched = launch(p)
+        yield launched
+        launched.close()

@@ -1,16 +1,18 @@
 """Every figure of the dashboard against the hand-built week in conftest.py, whose answers are known."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 
 from analytics.filters import Filters
-from analytics.selectors import dashboard, percentile, series_overview
+from analytics.selectors import dashboard, percentile, series_overview, series_review
 from analytics.services import rollups_compute
+from booking.models import SeriesEnrollment
 from calls.models import Call
+from tests.factories import AppointmentFactory, ProviderFactory
 
-from .conftest import WEEK
+from .conftest import NY, WEEK
 
 
 def figures(week, **filters):
@@ -190,3 +192,53 @@ def test_percentile_is_nearest_rank():
     assert percentile([7], 0.9) == 7
     assert percentile(list(range(1, 11)), 0.9) == 9
     assert percentile(list(range(1, 12)), 0.9) == 10
+
+
+def test_series_review_per_template_and_provider(week):
+    practice = week["practice"]
+    late = SeriesEnrollment.objects.filter(practice=practice, status="late").order_by("next_due_until")
+    due = SeriesEnrollment.objects.get(practice=practice, status="due")
+    ana, ben = (
+        ProviderFactory(practice=practice, first_name="Ana"),
+        ProviderFactory(practice=practice, first_name="Ben"),
+    )
+
+    def series_visit(enrollment, provider, day, status, **extra):
+        start = datetime(2026, 12, day, 10, tzinfo=NY)
+        return AppointmentFactory(
+            practice=practice,
+            location=week["manhattan"],
+            patient=enrollment.patient,
+            service=week["botox"],
+            provider=provider,
+            starts_at=start,
+            status=status,
+            value=Decimal("400"),
+            enrollment=enrollment,
+            **extra,
+        )
+
+    series_visit(late[0], ana, 1, "completed")
+    series_visit(late[1], ana, 2, "completed")
+    series_visit(due, ben, 3, "cancelled", cancellation_reason="Feeling unwell")
+    series_visit(due, ben, 4, "no_show")
+    series_visit(due, ben, 8, "completed")  # the week after
+    # The due patient has the next visit booked.
+    series_visit(due, ana, 15, "booked")
+
+    review = series_review(practice, week_start=date(2026, 12, 2))
+    assert (review["week_start"], review["week_end"]) == (date(2026, 11, 30), date(2026, 12, 6))
+    [tox] = review["templates"]
+    assert tox["started"] == 5
+    assert (tox["visits_completed"], tox["visits_cancelled"], tox["no_shows"]) == (2, 1, 1)
+    assert tox["next_visit_booked"] == 1
+    assert (tox["late"], tox["average_days_overdue"], tox["most_days_overdue"]) == (2, 7.0, 9)
+    assert tox["cancellation_reasons"] == [("Feeling unwell", 1)]
+    assert tox["revenue"] == Decimal("800.00")
+    providers = {row["provider"].split()[0]: row for row in review["providers"]}
+    assert (providers["Ana"]["visits_completed"], providers["Ana"]["revenue"]) == (2, Decimal("800.00"))
+    assert (providers["Ben"]["visits_cancelled"], providers["Ben"]["no_shows"], providers["Ben"]["revenue"]) == (
+        1,
+        1,
+        Decimal("0.00"),
+    )

@@ -4,7 +4,6 @@ Screenshots of each page go to test-output/screenshots/. Skipped, with the reaso
 is not installed (`apt-get install chromium`); CI installs it.
 """
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,40 +11,15 @@ from django.urls import reverse
 
 from booking.models import Appointment
 from escalations.services import escalation_open
+from tests.browser import CHROMIUM, SHOTS, shot
 from tests.console.conftest import build_desk
 from tests.factories import StaffMemberFactory
-
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (apt-get install chromium)"),
 ]
-
-# Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are still synchronous.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -65,10 +39,6 @@ def desk_page(browser, live_server, settings):
     yield page, desk, live_server.url
     assert errors == []
     page.close()
-
-
-def shot(page, name):
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def test_claim_and_resolve_an_escalation(desk_page):
