@@ -16,16 +16,18 @@ The recovery window is 7 days from the missed call, cut short by the same caller
 so one booking is credited to one missed call.
 """
 
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Exists, F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce, Least
+from django.db.models import Exists, OuterRef
+from django.db.models.fields.json import KT
 
+from booking.db import fast_rows
 from booking.models import Appointment
-from calls.models import Call, Channel, Message, Outreach
+from calls.models import Call, Channel, Conversation, Message, Outreach
 from escalations.models import Escalation
 from practices.models import Practice, Service
 
@@ -93,9 +95,14 @@ class _Days:
         self.start, self.end = start, end
         self.facts: dict[Key, dict] = defaultdict(dict)
 
-    def add(self, key: Key, **facts) -> None:
-        if self.start <= key.day <= self.end:
-            merge(self.facts[key], {name: value for name, value in facts.items() if value})
+    def add(self, key: Key, *, hour: int | None = None, **facts) -> None:
+        """Add facts to a key's; `hour` counts one call in that local hour."""
+        if not self.start <= key.day <= self.end:
+            return
+        into = self.facts[key]
+        if hour is not None:
+            into.setdefault(HOURS, [0] * 24)[hour] += 1
+        merge(into, {name: value for name, value in facts.items() if value})
 
 
 def _utc_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -105,6 +112,10 @@ def _utc_bounds(start: date, end: date) -> tuple[datetime, datetime]:
         datetime.combine(start - timedelta(days=1), time.min, utc),
         datetime.combine(end + timedelta(days=2), time.min, utc),
     )
+
+
+def _dicts(queryset, *fields) -> list[dict]:
+    return [dict(zip(fields, row, strict=True)) for row in fast_rows(queryset, *fields)]
 
 
 def _cents(value) -> int:
@@ -128,82 +139,35 @@ def compute(practice: Practice, start: date, end: date) -> dict[Key, dict]:
 
 def _calls(practice: Practice, days: _Days, local) -> None:
     since, until = _utc_bounds(days.start, days.end)
-    thread = Message.objects.filter(
-        practice_id=practice.pk, conversation__phone=OuterRef("from_phone"), channel__in=[Channel.SMS, Channel.WHATSAPP]
+    calls = _dicts(
+        Call.objects.filter(practice_id=practice.pk, started_at__gte=since, started_at__lt=until),
+        "pk",
+        "location_id",
+        "campaign__source_code",
+        "from_phone",
+        "started_at",
+        "missed",
+        "missed_reason",
+        "missed_at",
     )
-    next_missed = Call.objects.filter(
-        practice_id=practice.pk, from_phone=OuterRef("from_phone"), missed=True, missed_at__gt=OuterRef("missed_at")
-    ).exclude(from_phone="")
-    in_window = Q(created_at__gte=OuterRef("missed_at"), created_at__lt=OuterRef("window_end"))
-    calls = (
-        Call.objects.filter(practice_id=practice.pk, started_at__gte=since, started_at__lt=until)
-        .annotate(
-            window_end=Least(
-                F("missed_at") + RECOVERY_WINDOW,
-                Coalesce(Subquery(next_missed.order_by("missed_at").values("missed_at")[:1]), _NEVER),
-            ),
-        )
-        .annotate(
-            first_out_at=Subquery(
-                thread.filter(
-                    direction=Message.Direction.OUTBOUND,
-                    sent_at__gte=OuterRef("missed_at"),
-                    sent_at__lt=OuterRef("window_end"),
-                )
-                .order_by("sent_at")
-                .values("sent_at")[:1]
-            ),
-        )
-        .annotate(
-            replied=Exists(
-                thread.filter(
-                    direction=Message.Direction.INBOUND,
-                    created_at__gt=OuterRef("first_out_at"),
-                    created_at__lt=OuterRef("window_end"),
-                )
-            ),
-            offered=Exists(thread.filter(in_window, direction=Message.Direction.OUTBOUND, kind=TIMES_OFFERED)),
-            asked_service=Subquery(
-                thread.filter(in_window, direction=Message.Direction.INBOUND, extracted__service__isnull=False)
-                .exclude(extracted__service="")
-                .order_by("created_at")
-                .values("extracted__service")[:1]
-            ),
-        )
-        .values(
-            "pk",
-            "location_id",
-            "campaign__source_code",
-            "from_phone",
-            "started_at",
-            "missed",
-            "missed_reason",
-            "missed_at",
-            "window_end",
-            "first_out_at",
-            "replied",
-            "offered",
-            "asked_service",
-        )
-    )
-    calls = list(calls)
-    booked = _bookings_by_call(practice, [call for call in calls if call["missed"] and call["from_phone"]])
+    missed = [call for call in calls if call["missed"] and call["from_phone"] and call["missed_at"]]
+    _follow(practice, missed, until)
+    booked = _bookings_by_call(practice, missed)
     services = dict(Service.objects.filter(practice=practice).values_list("slug", "pk"))
     for call in calls:
         moment = local(call["started_at"], call["location_id"])
-        hours = [0] * 24
-        hours[moment.hour] = 1
-        visits = booked.get(call["pk"], []) if call["replied"] else []
-        service_id = visits[0]["service_id"] if visits else services.get(call["asked_service"] or "")
+        replied = call.get("replied_at") is not None
+        visits = booked.get(call["pk"], []) if replied else []
+        service_id = visits[0]["service_id"] if visits else services.get(call.get("asked_service") or "")
         key = Key(moment.date(), call["location_id"], call["campaign__source_code"] or DIRECT, service_id)
-        facts = {"calls": 1, HOURS: hours}
+        facts = {"calls": 1}
         if call["missed"]:
             facts |= {"missed": 1, "missed_reasons": {call["missed_reason"] or "unknown": 1}}
             if call["missed_reason"] == Call.MissedReason.AFTER_HOURS:
                 facts["after_hours"] = 1
-            if call["first_out_at"] is not None:
+            if call.get("first_out_at") is not None:
                 facts |= {"texted": 1, "speed": [int((call["first_out_at"] - call["missed_at"]).total_seconds())]}
-                if call["replied"]:
+                if replied:
                     facts["replied"] = 1
                     if call["offered"] or visits:
                         facts["qualified"] = 1
@@ -218,7 +182,78 @@ def _calls(practice: Practice, days: _Days, local) -> None:
                             "showed_cents": sum(_cents(visit["value"]) for visit in showed),
                             "completed_cents": sum(_cents(visit["value"]) for visit in done),
                         }
-        days.add(key, **facts)
+        days.add(key, hour=moment.hour, **facts)
+
+
+def _follow(practice: Practice, missed: list[dict], until: datetime) -> None:
+    """Set each missed call's recovery window and what happened in it, from the caller's text threads.
+
+    Reads the practice's text messages of the period once (an index range on practice and time) and
+    walks them per caller, rather than one correlated lookup per call.
+    """
+    if not missed:
+        return
+    # Windows end at the same caller's next missed call, which may fall after the period.
+    later = defaultdict(list)
+    for phone, missed_at in fast_rows(
+        Call.objects.filter(
+            practice_id=practice.pk,
+            missed=True,
+            missed_at__gte=min(call["missed_at"] for call in missed),
+            missed_at__lt=until + RECOVERY_WINDOW,
+        ).exclude(from_phone=""),
+        "from_phone",
+        "missed_at",
+    ):
+        later[phone].append(missed_at)
+    for times in later.values():
+        times.sort()
+    for call in missed:
+        times = later[call["from_phone"]]
+        following = times[bisect_right(times, call["missed_at"]) :]
+        call["window_end"] = min(call["missed_at"] + RECOVERY_WINDOW, following[0] if following else _NEVER)
+
+    phones = {call["from_phone"] for call in missed}
+    threads = {
+        pk: phone
+        for pk, phone in Conversation.objects.filter(
+            practice_id=practice.pk, channel__in=[Channel.SMS, Channel.WHATSAPP]
+        ).values_list("pk", "phone")
+        if phone in phones
+    }
+    sent = defaultdict(list)  # phone -> outbound sent times
+    offers = defaultdict(list)  # phone -> "times_offered" times
+    inbound = defaultdict(list)  # phone -> (time, service slug)
+    # Every message of the practice in the period; other phones' and voice threads' are skipped below.
+    messages = Message.objects.filter(
+        practice_id=practice.pk,
+        created_at__gte=min(call["missed_at"] for call in missed),
+        created_at__lt=max(call["window_end"] for call in missed),
+    ).annotate(service=KT("extracted__service"))
+    for conversation_id, direction, created_at, sent_at, kind, service in fast_rows(
+        messages, "conversation_id", "direction", "created_at", "sent_at", "kind", "service"
+    ):
+        phone = threads.get(conversation_id)
+        if phone is None:
+            continue
+        if direction == Message.Direction.INBOUND:
+            inbound[phone].append((created_at, service or ""))
+        else:
+            if sent_at is not None:
+                sent[phone].append(sent_at)
+            if kind == TIMES_OFFERED:
+                offers[phone].append(created_at)
+    for store in (sent, offers, inbound):
+        for events in store.values():
+            events.sort()
+    for call in missed:
+        phone, start, end = call["from_phone"], call["missed_at"], call["window_end"]
+        first_out = next((moment for moment in sent[phone] if start <= moment < end), None)
+        call["first_out_at"] = first_out
+        replies = [(moment, service) for moment, service in inbound[phone] if start <= moment < end]
+        call["replied_at"] = next((moment for moment, _ in replies if first_out and moment > first_out), None)
+        call["offered"] = any(start <= moment < end for moment in offers[phone])
+        call["asked_service"] = next((service for _, service in replies if service), "")
 
 
 def _bookings_by_call(practice: Practice, missed: list[dict]) -> dict[int, list]:
@@ -230,11 +265,16 @@ def _bookings_by_call(practice: Practice, missed: list[dict]) -> dict[int, list]
     windows = defaultdict(list)
     for call in missed:
         windows[call["from_phone"]].append(call)
-    visits = (
-        Appointment.objects.filter(practice_id=practice.pk, created_at__gte=earliest, created_at__lt=latest)
-        .values("pk", "service_id", "status", "value", "created_at", "patient__phone")
-        .order_by("created_at", "pk")
+    visits = _dicts(
+        Appointment.objects.filter(practice_id=practice.pk, created_at__gte=earliest, created_at__lt=latest),
+        "pk",
+        "service_id",
+        "status",
+        "value",
+        "created_at",
+        "patient__phone",
     )
+    visits.sort(key=lambda visit: (visit["created_at"], visit["pk"]))
     booked = defaultdict(list)
     for visit in visits:
         for call in windows.get(visit["patient__phone"], ()):
@@ -252,7 +292,7 @@ def _appointments(practice: Practice, days: _Days, local) -> None:
     )
     fields = ("pk", "location_id", "service_id", "campaign__source_code", "status", "value")
     made = Appointment.objects.filter(practice_id=practice.pk, created_at__gte=since, created_at__lt=until)
-    for visit in made.values(*fields, "created_at"):
+    for visit in _dicts(made, *fields, "created_at"):
         key = Key(
             local(visit["created_at"], visit["location_id"]).date(),
             visit["location_id"],
@@ -260,10 +300,15 @@ def _appointments(practice: Practice, days: _Days, local) -> None:
             visit["service_id"],
         )
         days.add(key, bookings=1, bookings_cents=_cents(visit["value"]))
-    visits = (
-        Appointment.objects.filter(practice_id=practice.pk, starts_at__gte=since, starts_at__lt=until)
-        .annotate(was_reminded=Exists(reminded))
-        .values(*fields, "starts_at", "cancellation_reason", "confirmed_at", "was_reminded")
+    visits = _dicts(
+        Appointment.objects.filter(practice_id=practice.pk, starts_at__gte=since, starts_at__lt=until).annotate(
+            was_reminded=Exists(reminded)
+        ),
+        *fields,
+        "starts_at",
+        "cancellation_reason",
+        "confirmed_at",
+        "was_reminded",
     )
     for visit in visits:
         key = Key(
@@ -290,8 +335,12 @@ def _appointments(practice: Practice, days: _Days, local) -> None:
 
 def _escalations(practice: Practice, days: _Days, local) -> None:
     since, until = _utc_bounds(days.start, days.end)
-    rows = Escalation.objects.filter(practice_id=practice.pk, created_at__gte=since, created_at__lt=until).values(
-        "category", "created_at", "claimed_at", "conversation__location_id"
+    rows = _dicts(
+        Escalation.objects.filter(practice_id=practice.pk, created_at__gte=since, created_at__lt=until),
+        "category",
+        "created_at",
+        "claimed_at",
+        "conversation__location_id",
     )
     for row in rows:
         location_id = row["conversation__location_id"]

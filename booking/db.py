@@ -1,6 +1,30 @@
-"""Database pieces that only PostgreSQL can hold, added so that SQLite still migrates."""
+"""Database pieces: operations only PostgreSQL can hold (added so that SQLite still migrates), and a
+fast way to read many rows."""
 
-from django.db import migrations
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, migrations
+from psycopg.types.datetime import TimestamptzLoader
+
+
+def fast_rows(queryset, *fields) -> list[tuple]:
+    """values_list rows, unordered, read fast where the rows are many.
+
+    On PostgreSQL Django parses every timestamptz in Python (its loader subclasses psycopg's, which
+    keeps psycopg from using its C one); over thousands of rows that is most of the time spent. With
+    the session in UTC, psycopg's own loader gives the same aware UTC values. Django's converters do
+    not run, so ask only for fields psycopg returns as Django would (times, numbers, text, JSON, ids).
+    """
+    queryset = queryset.order_by().values_list(*fields)
+    if connection.vendor != "postgresql" or connection.timezone_name != "UTC":
+        return list(queryset)
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    with connection.cursor() as cursor:
+        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 class PostgresOnly:

@@ -4,11 +4,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from psycopg.types.datetime import TimestamptzLoader
 
 from practices.models import (
     BusinessHours,
@@ -34,27 +31,8 @@ from .availability import (
     find_slots,
     first_per_day,
 )
+from .db import fast_rows as _rows
 from .models import ACTIVE_STATUSES, Appointment, SeriesEnrollment, WaitlistEntry
-
-
-def _rows(queryset, *fields) -> list[tuple]:
-    """values_list rows, unordered (the engine sorts), read fast where the rows are many.
-
-    On PostgreSQL Django parses every timestamptz in Python (its loader subclasses psycopg's, which
-    keeps psycopg from using its C one); for the thousands of busy intervals of a month that is most
-    of a search's time. With the session in UTC, psycopg's own loader gives the same aware UTC values.
-    """
-    queryset = queryset.order_by().values_list(*fields)
-    if connection.vendor != "postgresql" or connection.timezone_name != "UTC":
-        return list(queryset)
-    try:
-        sql, params = queryset.query.sql_with_params()
-    except EmptyResultSet:
-        return []
-    with connection.cursor() as cursor:
-        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 @dataclass(frozen=True)
