@@ -57,12 +57,18 @@ class Key:
 
 
 def merge(into: dict, facts: dict) -> dict:
+    """Add `facts` into `into` in place (lists are extended, never rebuilt: a year merges thousands)."""
     for name, value in facts.items():
         if name == HOURS:
-            current = into.setdefault(HOURS, [0] * 24)
-            into[HOURS] = [a + b for a, b in zip(current, value, strict=True)]
+            current = into.get(HOURS)
+            if current is None:
+                into[HOURS] = list(value)
+            else:
+                for hour, count in enumerate(value):
+                    if count:
+                        current[hour] += count
         elif name in LISTS:
-            into[name] = into.get(name, []) + list(value)
+            into.setdefault(name, []).extend(value)
         elif name in COUNTS:
             counts = into.setdefault(name, {})
             for reason, count in value.items():
@@ -70,7 +76,7 @@ def merge(into: dict, facts: dict) -> dict:
         elif name in DURATIONS:
             lists = into.setdefault(name, {})
             for reason, seconds in value.items():
-                lists[reason] = lists.get(reason, []) + list(seconds)
+                lists.setdefault(reason, []).extend(seconds)
         else:
             into[name] = into.get(name, 0) + value
     return into

@@ -145,7 +145,9 @@ def dashboard(practice: Practice, filters: Filters, *, rollups: bool = True) -> 
     by_source: dict[str, dict] = defaultdict(dict)
     for key, facts in facts_rows(practice, filters, rollups=rollups):
         if key.source:
-            daily.merge(by_source[key.source], facts)
+            counters = by_source[key.source]
+            for name in CAMPAIGN_COUNTERS:
+                counters[name] = counters.get(name, 0) + facts.get(name, 0)
         if not filters.source or key.source == filters.source:
             daily.merge(by_day[key.day], facts)
     total: dict = {}
@@ -163,6 +165,7 @@ def dashboard(practice: Practice, filters: Filters, *, rollups: bool = True) -> 
 
 
 DAILY = ("calls", "missed", "texted", "booked")
+CAMPAIGN_COUNTERS = ("calls", "missed", "booked", "bookings", "bookings_cents")
 
 
 def summarize(total: dict) -> dict:
