@@ -145,13 +145,19 @@ def outreach_send(outreach_id: int) -> str:
         if earliest is not None and earliest > now:
             _finish(outreach, Outreach.State.PENDING, "waits for the text-back", due_at=earliest)
             return "deferred"
+    visit_starts = None
     if outreach.kind == Outreach.Kind.REMINDER and outreach.appointment_id:
         from booking.models import Appointment
 
-        appointment = Appointment.objects.filter(pk=outreach.appointment_id).values_list("status", flat=True).first()
-        if appointment not in (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED):
+        status, visit_starts = Appointment.objects.filter(pk=outreach.appointment_id).values_list(
+            "status", "starts_at"
+        ).first() or (None, None)
+        if status not in (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED):
             _finish(outreach, Outreach.State.CANCELLED, "visit no longer booked")
             return "cancelled"
+        if visit_starts <= now:
+            _finish(outreach, Outreach.State.SKIPPED, "the visit has started")
+            return "skipped"
     refusal = _consent_refuses(outreach)
     if refusal:
         _finish(outreach, Outreach.State.SKIPPED, refusal)
@@ -162,6 +168,10 @@ def outreach_send(outreach_id: int) -> str:
         allowed = next_allowed(
             now, zone=zone, quiet_start=practice.quiet_hours_start, quiet_end=practice.quiet_hours_end
         )
+        if allowed > now and visit_starts is not None and allowed >= visit_starts:
+            # An early visit's 2-hour reminder would wait past the start: the 48-hour one has to do.
+            _finish(outreach, Outreach.State.SKIPPED, "quiet hours last until the visit")
+            return "skipped"
         if allowed > now:
             _finish(outreach, Outreach.State.PENDING, "waiting out quiet hours", due_at=allowed)
             return "deferred"

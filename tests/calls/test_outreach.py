@@ -260,3 +260,51 @@ def test_a_text_back_deferred_on_the_spring_forward_night_goes_at_8_am_daylight_
     clock.move_to(datetime(2027, 3, 14, 8, 0, 30, tzinfo=NEW_YORK))
     outreach_sweep()
     assert len(outbox) == 1
+
+
+@pytest.mark.parametrize(
+    ("visit_hour", "state", "reason"),
+    [
+        (9, "pending", "waiting out quiet hours"),  # 7:00 reminder waits until 8:00, an hour before
+        (8, "skipped", "quiet hours last until the visit"),  # 6:00 reminder would wait until the start
+    ],
+)
+def test_an_early_visits_2_hour_reminder_never_arrives_after_the_start(line, outbox, clock, visit_hour, state, reason):
+    starts = datetime(2026, 12, 3, visit_hour, tzinfo=NEW_YORK)
+    patient = PatientFactory(practice=line.practice, phone="+16465550188")
+    visit = AppointmentFactory(practice=line.practice, location=line.location, patient=patient, starts_at=starts)
+    reminder = Outreach.objects.create(
+        practice=line.practice,
+        kind=Outreach.Kind.REMINDER,
+        phone=patient.phone,
+        patient=patient,
+        location=line.location,
+        appointment=visit,
+        automated=True,
+        body="Reminder: your visit is at 9:00. Reply Y to confirm.",
+        due_at=starts - timedelta(hours=2),
+    )
+    clock.move_to(starts - timedelta(hours=2))
+    outreach_send(reminder.pk)
+    reminder.refresh_from_db()
+    assert (reminder.state, reminder.state_reason) == (state, reason)
+    assert outbox == []
+
+
+def test_a_reminder_due_after_the_visit_started_is_not_sent(line, outbox, clock):
+    starts = datetime(2026, 12, 3, 10, tzinfo=NEW_YORK)
+    visit = AppointmentFactory(practice=line.practice, location=line.location, starts_at=starts)
+    reminder = Outreach.objects.create(
+        practice=line.practice,
+        kind=Outreach.Kind.REMINDER,
+        phone=visit.patient.phone,
+        appointment=visit,
+        automated=True,
+        body="Reminder",
+        due_at=starts - timedelta(hours=2),
+    )
+    clock.move_to(starts + timedelta(minutes=5))  # the worker was down
+    outreach_send(reminder.pk)
+    reminder.refresh_from_db()
+    assert (reminder.state, reminder.state_reason) == ("skipped", "the visit has started")
+    assert outbox == []
