@@ -458,8 +458,8 @@ def roi_defaults(practice: Practice, *, days: int = 30) -> tuple[RoiInputs, dict
     - monthly calls: calls in the period, scaled to 30 days;
     - booking intent: of missed callers who wrote back, the share whose messages were about booking
       (booking, times, rescheduling, prices or an offer); the published 48% when nobody wrote back yet;
-    - recovery lift: missed calls that became a booking, of those with booking intent; 25% until there
-      are any;
+    - recovery lift: bookings recovered from missed calls, of all calls with booking intent (so the
+      prefilled model reproduces what was recovered); 25% until there are any;
     - average visit value: the mean value of visits completed in the period, else the practice's set value.
     """
     today = practice_today(practice)
@@ -480,10 +480,10 @@ def roi_defaults(practice: Practice, *, days: int = 30) -> tuple[RoiInputs, dict
         Decimal(100 * intent_count / replied_count).quantize(Decimal("0.1")) if replied_count else Decimal("48")
     )
     missed = total.get("missed", 0)
-    intent_missed = missed * intent_percent / 100
+    intent_calls = calls * intent_percent / 100
     lift = (
-        Decimal(100 * total.get("booked", 0) / float(intent_missed)).quantize(Decimal("0.1"))
-        if intent_missed and total.get("booked", 0)
+        Decimal(100 * total.get("booked", 0) / float(intent_calls)).quantize(Decimal("0.1"))
+        if intent_calls and total.get("booked", 0)
         else Decimal("25")
     )
     values = Appointment.objects.filter(

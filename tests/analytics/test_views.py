@@ -143,3 +143,6 @@ def test_roi_defaults_come_from_the_practices_own_records(manager_client):
     assert data["inputs"]["monthly_calls"] == 10
     assert data["actual"]["missed"] == 9 and data["actual"]["recovered_bookings"] == 3
     assert data["inputs"]["average_visit_value"] == "400"  # the one completed visit
+    # Every caller who wrote back asked to book; 3 recovered bookings of 10 calls with that intent.
+    assert (data["inputs"]["booking_intent_percent"], data["inputs"]["recovery_lift_percent"]) == ("100.0", "30.0")
+    assert data["modeled_monthly_visits"] == "3.0"  # the model, prefilled, gives back what happened
