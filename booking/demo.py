@@ -274,6 +274,7 @@ def seed_booking_demo(practice: Practice) -> None:
             last_contact_at=now - timedelta(days=3) if status == SeriesEnrollment.Status.LATE else None,
             last_contact_outcome="Texted a rebooking prompt, no reply yet" if status == "late" else "",
         )
+    _series_visits(practice, rng, now)
     late = SeriesEnrollment.objects.filter(practice=practice, status=SeriesEnrollment.Status.LATE).first()
     if late is not None:
         FollowUpTask.objects.create(
@@ -293,3 +294,64 @@ def seed_booking_demo(practice: Practice) -> None:
         latest_on=today + timedelta(days=14),
         parts_of_day=["morning"],
     )
+
+
+def _series_visit(enrollment: SeriesEnrollment, day, status: str, rng: random.Random, now, **extra):
+    """A visit of the series on `day`, where the engine finds a free time (or none)."""
+    service = enrollment.template.service
+    for hour in rng.sample([9, 10, 11, 13, 14, 15, 16], 7):
+        for location in enrollment.practice.locations.order_by("pk"):
+            start = datetime.combine(day, time(hour), location.zone)
+            slots = open_slots(
+                service=service,
+                location=location,
+                start=start,
+                end=start + timedelta(hours=1),
+                now=start - timedelta(days=1),
+                limit=1,
+            )
+            if slots:
+                slot = slots[0]
+                return Appointment.objects.create(
+                    practice=enrollment.practice,
+                    location_id=slot.location_id,
+                    patient=enrollment.patient,
+                    service=service,
+                    provider_id=slot.provider_id,
+                    resource_id=slot.resource_id,
+                    resource_unit=slot.resource_unit,
+                    starts_at=slot.start,
+                    ends_at=slot.end,
+                    blocks_until=slot.end + timedelta(minutes=service.buffer_after_minutes),
+                    status=status,
+                    source="staff",
+                    enrollment=enrollment,
+                    value=service.expected_value,
+                    created_at=min(now, slot.start - timedelta(days=rng.randint(7, 30))),
+                    completed_at=slot.end if status == Appointment.Status.COMPLETED else None,
+                    **extra,
+                )
+    return None
+
+
+def _series_visits(practice: Practice, rng: random.Random, now) -> None:
+    """Each enrollment's last visit, where it is recent, as a completed series visit; the next visit
+    booked for some of those due; a cancelled one for the weekly review's reasons."""
+    for enrollment in SeriesEnrollment.objects.filter(practice=practice).select_related("template__service"):
+        if enrollment.last_visit_on and (now.date() - enrollment.last_visit_on).days <= 45:
+            _series_visit(enrollment, enrollment.last_visit_on, Appointment.Status.COMPLETED, rng, now)
+        if enrollment.status == SeriesEnrollment.Status.DUE and rng.random() < 0.6:
+            _series_visit(
+                enrollment, now.date() + timedelta(days=rng.randint(2, 9)), Appointment.Status.BOOKED, rng, now
+            )
+        elif enrollment.status == SeriesEnrollment.Status.LATE and rng.random() < 0.5:
+            day = now.date() - timedelta(days=rng.randint(1, 6))
+            _series_visit(
+                enrollment,
+                day,
+                Appointment.Status.CANCELLED,
+                rng,
+                now,
+                cancellation_reason=rng.choice(["Feeling sick", "Work conflict", "Budget this month"]),
+                cancelled_at=now - timedelta(days=8),
+            )
