@@ -272,7 +272,10 @@ def _bookings_by_call(practice: Practice, missed: list[dict]) -> dict[int, list]
     for call in missed:
         windows[call["from_phone"]].append(call)
     visits = _dicts(
-        Appointment.objects.filter(practice_id=practice.pk, created_at__gte=earliest, created_at__lt=latest),
+        # The practice on the patient too, so the join uses its (practice, phone) index.
+        Appointment.objects.filter(
+            practice_id=practice.pk, patient__practice_id=practice.pk, created_at__gte=earliest, created_at__lt=latest
+        ),
         "pk",
         "service_id",
         "status",
