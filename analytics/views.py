@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from practices.audit import audited
 from practices.tenancy import practice_for_user, user_manages
 
 from . import selectors
@@ -240,6 +241,7 @@ def _number(text: str) -> bool:
 
 
 @practice_view(managers_only=True)
+@audited("analytics export", id_kwarg="table")
 def export(request, table: str):
     if table not in TABLES:
         raise Http404("No such table.")

@@ -12,6 +12,7 @@ from rest_framework import permissions, serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from practices.audit import audited
 from practices.models import Location, Patient, Provider, Service
 from practices.tenancy import practice_for_user
 
@@ -251,6 +252,7 @@ def _appointment_for(request, pk) -> Appointment:
     return get_object_or_404(selectors.appointments_for_practice(practice=request.practice), pk=pk)
 
 
+@audited("api appointments")
 @extend_schema(
     methods=["GET"],
     parameters=[AppointmentListQuerySerializer],
@@ -291,6 +293,7 @@ def appointments(request):
     return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)
 
 
+@audited("api appointment")
 @extend_schema(responses={200: AppointmentSerializer, 404: ErrorSerializer}, summary="One appointment")
 @api_view(["GET"])
 @permission_classes([permissions.IsAuthenticated, HasPractice])
@@ -334,6 +337,7 @@ def appointment_cancel(request, pk: int):
     return Response(AppointmentSerializer(outcome.appointment).data)
 
 
+@audited("api appointment calendar")
 @extend_schema(
     responses={(200, "text/calendar"): OpenApiTypes.BINARY, 404: ErrorSerializer},
     summary="The appointment as an iCalendar file",
@@ -377,6 +381,7 @@ class SeriesEnrollmentSerializer(serializers.ModelSerializer):
         return obj.days_overdue(timezone.localdate(timezone=obj.practice.zone))
 
 
+@audited("api series enrollments")
 @extend_schema(
     parameters=[
         OpenApiParameter("status", str, enum=[choice for choice, _ in SeriesEnrollment.Status.choices], required=False)

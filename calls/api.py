@@ -9,6 +9,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
 from booking.api import ErrorSerializer, HasPractice
+from practices.audit import audited
 
 from .models import BY_ACTIVITY, Conversation, Message
 
@@ -81,6 +82,7 @@ def _scoped(request):
     return Conversation.objects.filter(practice=request.practice).annotate(message_count=Count("messages"))
 
 
+@audited("api conversations")
 @extend_schema(
     parameters=[OpenApiParameter("state", str, enum=Conversation.State.values, required=False)],
     responses={200: ConversationSerializer(many=True)},
@@ -98,6 +100,7 @@ def conversations(request):
     return Response(ConversationSerializer(rows[:200], many=True).data)
 
 
+@audited("api conversation")
 @extend_schema(responses={200: ConversationDetailSerializer, 404: ErrorSerializer}, summary="One conversation")
 @api_view(["GET"])
 @permission_classes([permissions.IsAuthenticated, HasPractice])

@@ -7,6 +7,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
 from booking.api import ErrorSerializer, HasPractice
+from practices.audit import audited
 
 from . import services
 from .models import Escalation
@@ -46,6 +47,7 @@ def _scoped(request):
     return Escalation.objects.filter(practice=request.practice).select_related("claimed_by")
 
 
+@audited("api escalations")
 @extend_schema(
     parameters=[
         OpenApiParameter("status", str, enum=Escalation.Status.values, required=False),
@@ -67,6 +69,7 @@ def escalations(request):
     return Response(EscalationSerializer(rows.order_by("priority", "sla_due_at"), many=True).data)
 
 
+@audited("api escalation")
 @extend_schema(responses={200: EscalationSerializer, 404: ErrorSerializer}, summary="One escalation")
 @api_view(["GET"])
 @permission_classes([permissions.IsAuthenticated, HasPractice])

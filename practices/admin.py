@@ -9,6 +9,7 @@ from .admin_scoping import PracticeScopedAdmin, PracticeScopedStackedInline, Pra
 from .message_templates import DEFAULTS
 from .models import (
     ApprovedAnswer,
+    AuditEvent,
     BlockedNumber,
     BusinessHours,
     Campaign,
@@ -275,3 +276,23 @@ class ConsentEventAdmin(PracticeScopedAdmin):
         )
         obj.pk = event.pk
         obj._state.adding = False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(PracticeScopedAdmin):
+    """Who looked at patient data. Readable by managers (their practice only); nobody can add, change or
+    delete a row."""
+
+    list_display = ["at", "username", "action", "what", "object_id", "ip"]
+    list_filter = ["what", "action"]
+    search_fields = ["username", "object_id", "path"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

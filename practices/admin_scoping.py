@@ -8,6 +8,7 @@ simply not there: its change page redirects like a deleted row would.
 from django.contrib import admin
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget, ManyToManyRawIdWidget
 
+from .audit import audit_read
 from .tenancy import practice_for_user, scope_to_practice
 
 
@@ -93,7 +94,39 @@ class PracticeScopedMixin:
         return PracticeFilledForm
 
 
+# Models whose change page shows patient data: each view of one writes an audit row.
+PATIENT_DATA = {
+    "practices.patient",
+    "practices.contactconsent",
+    "practices.consentevent",
+    "practices.membership",
+    "booking.appointment",
+    "booking.seriesenrollment",
+    "booking.followuptask",
+    "booking.waitlistentry",
+    "calls.call",
+    "calls.conversation",
+    "calls.message",
+    "calls.outreach",
+    "escalations.escalation",
+}
+
+
 class PracticeScopedAdmin(PracticeScopedMixin, admin.ModelAdmin):
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        self._audit(request, response, object_id)
+        return response
+
+    def history_view(self, request, object_id, extra_context=None):
+        response = super().history_view(request, object_id, extra_context)
+        self._audit(request, response, object_id, suffix=" history")
+        return response
+
+    def _audit(self, request, response, object_id, suffix=""):
+        if self.model._meta.label_lower in PATIENT_DATA and response.status_code == 200:
+            audit_read(request, f"admin {self.model._meta.model_name}{suffix}", object_id)
+
     def get_form(self, request, obj=None, **kwargs):
         return self._with_practice(super().get_form(request, obj, **kwargs), request)
 

@@ -612,3 +612,45 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Audit events are append-only: they cannot be updated.")
+
+    def delete(self):
+        raise TypeError("Audit events are append-only: they cannot be deleted.")
+
+
+class AuditEvent(models.Model):
+    """One look at patient data: who, what, when, from where. Written before the page is sent (if the
+    write fails, so does the request); never edited or deleted (the database refuses too)."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    username = models.CharField(max_length=150, help_text="Kept if the account is deleted.")
+    action = models.CharField(max_length=12, default="view")
+    what = models.CharField(max_length=60, help_text='What was seen, like "patient" or "conversation list".')
+    object_id = models.CharField(max_length=40, blank=True)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=300)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["practice", "-at"]), models.Index(fields=["what", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.action} {self.what} {self.object_id}".strip()
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("Audit events are append-only: they cannot be changed once recorded.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Audit events are append-only: they cannot be deleted.")

@@ -21,6 +21,7 @@ from calls.models import BY_ACTIVITY, Conversation, Outreach
 from calls.outreach.series import series_prompt
 from escalations import services as escalations
 from escalations.models import Escalation
+from practices.audit import audited
 from practices.models import ConsentEvent, Location, Patient, Provider, Service
 from practices.phones import InvalidPhoneNumber, mask_phone
 from practices.services import patient_get_or_create
@@ -73,6 +74,7 @@ def counts(request):
 
 @require_GET
 @staff_view
+@audited("front desk home")
 def home(request):
     return _page(
         request,
@@ -89,6 +91,7 @@ def home(request):
 
 @require_GET
 @staff_view
+@audited("escalation list")
 def escalation_list(request):
     return _page(
         request,
@@ -149,6 +152,7 @@ def escalation_resolve(request, pk: int):
 
 @require_GET
 @staff_view
+@audited("callback list")
 def callback_list(request):
     return _page(
         request,
@@ -179,6 +183,7 @@ def callback_done(request, pk: int):
 
 @require_GET
 @staff_view
+@audited("series list")
 def series_list(request):
     enrollments, total = selectors.series_queue(request.practice)
     return _page(request, "console/series.html", {"enrollments": enrollments, "total": total})
@@ -223,6 +228,7 @@ def series_follow_up(request, pk: int):
 
 @require_GET
 @staff_view
+@audited("conversation list")
 def conversation_list(request):
     return _page(
         request,
@@ -234,6 +240,7 @@ def conversation_list(request):
 
 @require_GET
 @staff_view
+@audited("conversation")
 def conversation_detail(request, pk: int):
     conversation = get_object_or_404(
         Conversation.objects.select_related("patient", "taken_over_by", "location"), practice=request.practice, pk=pk
@@ -294,6 +301,7 @@ def _day_and_location(request):
 
 @require_GET
 @staff_view
+@audited("schedule")
 def schedule(request):
     locations, location, day = _day_and_location(request)
     return _page(
@@ -340,6 +348,7 @@ def appointment_action(request, pk: int, action: str):
 
 @require_GET
 @staff_view
+@audited("booking page")
 def slot_picker(request):
     """Open times for a service on a day at a location, from the booking engine."""
     locations, location, day = _day_and_location(request)
@@ -437,6 +446,7 @@ def book(request):
 
 @require_GET
 @staff_view
+@audited("patient")
 def patient_detail(request, pk: int):
     patient = _for_staff(request, Patient, pk)
     return _page(
@@ -461,6 +471,7 @@ def patient_detail(request, pk: int):
 
 @require_GET
 @staff_view
+@audited("patient phone")
 def patient_phone(request, pk: int):
     """Reveal a patient's full number (the page shows it masked)."""
     patient = _for_staff(request, Patient, pk)
