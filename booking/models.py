@@ -8,6 +8,7 @@ from django.contrib.postgres.fields import RangeBoundary, RangeOperators
 from django.db import models
 from django.db.models import F, Func, Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 
 class TsTzRange(Func):
@@ -71,6 +72,8 @@ class Appointment(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()  # who changed what, when (django-simple-history)
 
     class Meta:
         ordering = ["starts_at"]

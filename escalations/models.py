@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 # How soon staff should pick each kind up.
 SLA = {
@@ -51,6 +52,8 @@ class Escalation(models.Model):
     resolution_note = models.TextField(blank=True)
     notes = models.JSONField(default=list, blank=True, help_text="Staff notes: when, who, what.")
     created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()  # who changed what, when (django-simple-history)
 
     class Meta:
         ordering = ["priority", "sla_due_at"]

@@ -9,6 +9,10 @@ class ProjectConfig(AppConfig):
     verbose_name = "Receptionist"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from .sessions import mark_sign_in
         from .tasks import ensure_schedules
 
+        user_logged_in.connect(mark_sign_in, dispatch_uid="medspa_receptionist.mark_sign_in")
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="medspa_receptionist.ensure_schedules")

@@ -18,3 +18,5 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 ALLOWED_HOSTS = ["*"]
 WHITENOISE_AUTOREFRESH = True
+# The test client speaks plain HTTP; production redirects to HTTPS (checked by `check --deploy` in CI).
+SECURE_SSL_REDIRECT = False

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from .phones import PhoneNumberField
 
@@ -452,6 +453,8 @@ class Patient(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    history = HistoricalRecords()  # who changed what, when (django-simple-history)
+
     class Meta:
         ordering = ["last_name", "first_name"]
         constraints = [models.UniqueConstraint(fields=["practice", "phone"], name="patient_phone_unique_in_practice")]
@@ -478,6 +481,8 @@ class ContactConsent(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNKNOWN)
     whatsapp_opted_in = models.BooleanField(default=False)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()  # who changed what, when (django-simple-history)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["practice", "phone"], name="consent_phone_unique_in_practice")]

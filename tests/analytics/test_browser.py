@@ -16,6 +16,9 @@ def signed_in(browser, base: str, username: str, *, width: int = 1280):
     page = browser.new_page(viewport={"width": width, "height": 900})
     errors, remote = [], []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console", lambda message: errors.append(message.text) if "Content Security Policy" in message.text else None
+    )
     page.on("request", lambda request: remote.append(request.url) if not request.url.startswith(base) else None)
     page.goto(f"{base}{reverse('login')}")
     page.fill("#id_username", username)

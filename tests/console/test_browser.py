@@ -30,6 +30,10 @@ def desk_page(browser, live_server, settings):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # Anything the Content-Security-Policy blocks is reported on the console: the pages must need nothing blocked.
+    page.on(
+        "console", lambda message: errors.append(message.text) if "Content Security Policy" in message.text else None
+    )
     page.goto(f"{live_server.url}{reverse('login')}")
     page.fill("#id_username", "riley")
     page.fill("#id_password", "a-long-test-password")
@@ -99,7 +103,9 @@ def test_a_queue_count_changes_without_a_reload(desk_page):
         patient=desk["patient"],
         summary={"exact_words": "is it safe while nursing?"},
     )
-    page.wait_for_function("document.querySelector('[data-count=escalations]').innerText === '2'", timeout=20000)
+    page.wait_for_function(
+        "() => document.querySelector('[data-count=escalations]').innerText === '2'", timeout=20000
+    )
     assert page.evaluate("window.__marker") == "no reload"
     shot(page, "counts-updated")
 
