@@ -1,12 +1,16 @@
 """Every Twilio webhook is signed; we check the signature against the address Twilio called."""
 
+import logging
 from functools import wraps
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
+
+logger = logging.getLogger(__name__)
 
 
 class BadPayload(Exception):
@@ -39,8 +43,24 @@ def twilio_webhook(view):
             return view(request, *args, **kwargs)
         except BadPayload as exc:
             return HttpResponse(str(exc), status=400, content_type="text/plain")
+        except (OperationalError, InterfaceError):
+            logger.exception("database unavailable during a Twilio webhook")
+            return _database_unavailable(request)
 
     return wrapper
+
+
+def _database_unavailable(request) -> HttpResponse:
+    """A caller hears that the practice will call back (Twilio keeps the call in its logs and our
+    status callbacks arrive later); anything else gets a 503 so that Twilio delivers it again, and the
+    redelivery is stored once by its SID."""
+    from . import twiml
+
+    if request.path.startswith("/webhooks/twilio/voice/"):
+        return HttpResponse(twiml.unavailable_voice(), content_type="text/xml")
+    response = HttpResponse("Temporarily unavailable; please retry.", status=503, content_type="text/plain")
+    response["Retry-After"] = "30"
+    return response
 
 
 def required(request, *names: str) -> list[str]:

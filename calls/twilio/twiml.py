@@ -30,6 +30,18 @@ def dial_front_desk(*, forwards_to: str, ring_timeout: int) -> str:
     return str(response)
 
 
+def unavailable_voice() -> str:
+    """When we cannot reach our records: a polite promise, and nothing that needs the database."""
+    response = VoiceResponse()
+    response.say(
+        "Thanks for calling. We're sorry, we can't take your call right now. We have your number and "
+        "will call you back shortly. Goodbye.",
+        voice=VOICE,
+    )
+    response.hangup()
+    return str(response)
+
+
 def receptionist_greeting(*, brand: str) -> str:
     """The receptionist answers: says what it is, asks how it can help, and listens."""
     response = VoiceResponse()
