@@ -34,3 +34,10 @@ def series_prompts_all() -> int:
     from .outreach.series import series_prompts
 
     return sum(series_prompts(practice=practice) for practice in Practice.objects.filter(is_active=True))
+
+
+def retention_purge_all() -> dict:
+    """Daily: each practice's retention period (calls/retention.py)."""
+    from .retention import retention_purge_all as purge
+
+    return purge(timezone.now())

@@ -10,6 +10,8 @@ SCHEDULES = [
     {"func": "calls.tasks.series_prompts_all", "name": "series-prompts", "schedule_type": Schedule.HOURLY},
     # Each practice's analytics rollups, once a day soon after its local midnight.
     {"func": "analytics.tasks.rollups_nightly", "name": "analytics-rollups", "schedule_type": Schedule.HOURLY},
+    # Erase conversations older than each practice's retention period.
+    {"func": "calls.tasks.retention_purge_all", "name": "retention-purge", "schedule_type": Schedule.DAILY},
     # The heartbeat proves the scheduler runs: /healthz reports any schedule left far overdue.
     {
         "func": "medspa_receptionist.tasks.heartbeat",
