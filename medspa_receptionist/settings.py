@@ -308,6 +308,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # These would write patient data at lower levels: SQL parameters (phones, names, texts) and the
+        # bodies of Twilio API requests. Kept at WARNING whatever LOG_LEVEL says.
+        "django.db.backends": {"level": "WARNING"},
+        "twilio": {"level": "WARNING"},
+        "twilio.http_client": {"level": "WARNING"},
+    },
 }
 
 # Demo conveniences (the patient simulator) are on in development and off in production.
