@@ -163,6 +163,10 @@ class Message(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True, help_text="When the receptionist handled it.")
+    process_attempts = models.PositiveSmallIntegerField(default=0, help_text="Tries at handling an inbound message.")
+    dead_lettered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When we gave up handling it and handed it to staff."
+    )
 
     class Meta:
         ordering = ["created_at", "id"]

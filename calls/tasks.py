@@ -9,13 +9,22 @@ __all__ = ["outreach_send", "inbound_process", "outreach_sweep"]
 
 
 def inbound_process(message_id: int) -> str:
+    from django.db.models import F
+
+    from .models import Message
     from .services import inbound_process as process
 
+    # Counted outside the processing transaction, so a crash still counts as a try.
+    Message.objects.filter(pk=message_id, processed_at__isnull=True).update(process_attempts=F("process_attempts") + 1)
     return process(message_id=message_id)
 
 
 def outreach_sweep() -> int:
-    """Every minute: send what is due (follow-ups, deferred messages, anything a restart dropped)."""
+    """Every minute: send what is due (follow-ups, deferred messages, anything a restart dropped), and
+    retry inbound messages whose handling failed."""
+    from .dead_letters import inbound_retry_sweep
+
+    inbound_retry_sweep()
     outreach_release_stale()
     due = list(
         Outreach.objects.filter(state=Outreach.State.PENDING, due_at__lte=timezone.now())

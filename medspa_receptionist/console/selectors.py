@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from booking.models import Appointment, FollowUpTask, SeriesEnrollment, WaitlistEntry
 from booking.selectors import appointments_on_day
-from calls.models import BY_ACTIVITY, Conversation, Message
+from calls.models import BY_ACTIVITY, Conversation, Message, Outreach
 from escalations.models import Escalation
 from practices.models import Location, Practice, Provider
 
@@ -23,6 +23,7 @@ class Counts:
     callbacks: int
     conversations: int
     series: int
+    problems: int = 0
 
 
 def queue_counts(practice: Practice) -> Counts:
@@ -39,7 +40,44 @@ def queue_counts(practice: Practice) -> Counts:
         series=SeriesEnrollment.objects.filter(
             practice=practice, status__in=[SeriesEnrollment.Status.DUE, SeriesEnrollment.Status.LATE]
         ).count(),
+        problems=problem_count(practice),
     )
+
+
+PROBLEM_DAYS = 7
+
+
+def problem_count(practice: Practice) -> int:
+    since = timezone.now() - timedelta(days=PROBLEM_DAYS)
+    return (
+        Outreach.objects.filter(practice=practice, state=Outreach.State.FAILED, created_at__gte=since).count()
+        + Message.objects.filter(practice=practice, dead_lettered_at__gte=since).count()
+    )
+
+
+def problems(practice: Practice) -> dict:
+    """The dead letters of the last week: messages we could not send, texts we could not handle, and
+    texts still being retried."""
+    since = timezone.now() - timedelta(days=PROBLEM_DAYS)
+    return {
+        "failed_outreach": Outreach.objects.filter(
+            practice=practice, state=Outreach.State.FAILED, created_at__gte=since
+        )
+        .select_related("patient")
+        .order_by("-created_at")[:PAGE],
+        "dead_letters": Message.objects.filter(practice=practice, dead_lettered_at__gte=since)
+        .select_related("conversation__patient")
+        .order_by("-dead_lettered_at")[:PAGE],
+        "retrying": Message.objects.filter(
+            practice=practice,
+            direction=Message.Direction.INBOUND,
+            processed_at__isnull=True,
+            dead_lettered_at__isnull=True,
+            process_attempts__gt=0,
+        )
+        .select_related("conversation__patient")
+        .order_by("created_at")[:PAGE],
+    }
 
 
 def escalation_queue(practice: Practice):

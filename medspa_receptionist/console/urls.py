@@ -10,6 +10,7 @@ urlpatterns = [
     path("escalations/<int:pk>/note/", views.escalation_note, name="console-escalation-note"),
     path("escalations/<int:pk>/resolve/", views.escalation_resolve, name="console-escalation-resolve"),
     path("callbacks/", views.callback_list, name="console-callbacks"),
+    path("problems/", views.problem_list, name="console-problems"),
     path("callbacks/<int:pk>/done/", views.callback_done, name="console-callback-done"),
     path("series/", views.series_list, name="console-series"),
     path("series/<int:pk>/prompt/", views.series_prompt_send, name="console-series-prompt"),

@@ -147,6 +147,16 @@ def escalation_resolve(request, pk: int):
     return _escalation_response(request, escalation)
 
 
+# Problems: the dead letters
+
+
+@require_GET
+@staff_view
+@audited("problems")
+def problem_list(request):
+    return _page(request, "console/problems.html", selectors.problems(request.practice))
+
+
 # Callbacks and series
 
 
