@@ -61,6 +61,10 @@ class PracticeAdmin(PracticeScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [] if request.user.is_superuser else ["slug"]
 
+    def get_prepopulated_fields(self, request, obj=None):
+        # A read-only slug has no form field to fill in (the change page would fail).
+        return self.prepopulated_fields if request.user.is_superuser else {}
+
 
 class BusinessHoursInline(PracticeScopedTabularInline):
     model = BusinessHours
