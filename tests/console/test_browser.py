@@ -103,9 +103,7 @@ def test_a_queue_count_changes_without_a_reload(desk_page):
         patient=desk["patient"],
         summary={"exact_words": "is it safe while nursing?"},
     )
-    page.wait_for_function(
-        "() => document.querySelector('[data-count=escalations]').innerText === '2'", timeout=20000
-    )
+    page.wait_for_function("() => document.querySelector('[data-count=escalations]').innerText === '2'", timeout=20000)
     assert page.evaluate("window.__marker") == "no reload"
     shot(page, "counts-updated")
 
@@ -123,3 +121,32 @@ def test_patient_and_series_pages(desk_page):
     shot(page, "series")
     page.goto(f"{base}/console/callbacks/")
     shot(page, "callbacks")
+
+
+def test_the_admin_and_the_simulator_work_under_the_content_security_policy(browser, live_server, settings):
+    settings.DEBUG = False
+    settings.DEMO_MODE = True
+    desk = build_desk()
+    StaffMemberFactory(practice=desk["practice"], user__username="morgan", role="manager")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    blocked = []
+    page.on(
+        "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    page.on("pageerror", lambda error: blocked.append(str(error)))
+    page.goto(f"{live_server.url}{reverse('login')}")
+    page.fill("#id_username", "morgan")
+    page.fill("#id_password", "a-long-test-password")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/console/")
+    page.goto(f"{live_server.url}/admin/practices/patient/{desk['patient'].pk}/change/")
+    assert page.locator("#id_first_name").input_value() == "Olivia"
+    page.goto(f"{live_server.url}/admin/practices/service/{desk['service'].pk}/change/")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_selector("text=was changed successfully")
+    shot(page, "admin-under-csp")
+    page.goto(f"{live_server.url}/simulator/")
+    page.wait_for_load_state("networkidle")
+    shot(page, "simulator-under-csp")
+    assert blocked == []
+    page.close()
