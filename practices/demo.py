@@ -33,11 +33,12 @@ from .roles import staff_member_sync_access
 DEMO_SLUG = "demo"
 
 
-def upsert(model, *, defaults: dict | None = None, **lookup):
+def upsert(model, *, defaults: dict | None = None, create_only: dict | None = None, **lookup):
     """Like update_or_create, but saves only when a value differs, so a re-run touches nothing
-    (not even auto_now timestamps)."""
+    (not even auto_now timestamps). `create_only` values are set on a new row and never reset: what
+    the demo's own history changes (a new patient who has since visited is returning)."""
     defaults = defaults or {}
-    obj, created = model.objects.get_or_create(**lookup, defaults=defaults)
+    obj, created = model.objects.get_or_create(**lookup, defaults={**defaults, **(create_only or {})})
     if not created:
         changed = [name for name, value in defaults.items() if getattr(obj, name) != value]
         if changed:
@@ -546,9 +547,9 @@ def seed_demo() -> Practice:
                 "first_name": first,
                 "last_name": last,
                 "email": email,
-                "is_returning": returning,
                 "home_location": locations[location_slug],
             },
+            create_only={"is_returning": returning},
         )
     member = Patient.objects.get(practice=practice, phone="+12125550171")
     upsert(
