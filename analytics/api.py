@@ -14,7 +14,7 @@ from booking.api import ErrorSerializer, HasPractice
 from practices.tenancy import user_manages
 
 from . import selectors
-from .filters import Filters
+from .filters import EARLIEST, LATEST, Filters
 
 
 def plain(value):
@@ -82,6 +82,8 @@ def series_review(request):
         week = date.fromisoformat(raw) if raw else selectors.practice_today(request.practice)
     except ValueError:
         return Response({"week": ["The week must be a date like 2026-11-16."]}, status=400)
+    if not EARLIEST <= week <= LATEST:
+        return Response({"week": [f"The week must be between {EARLIEST} and {LATEST}."]}, status=400)
     review = selectors.series_review(request.practice, week_start=week)
     return Response(plain({**review, "overview": selectors.series_overview(request.practice)}))
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from practices.models import Practice
 
 MAX_DAYS = 731  # two years at most in one view
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)  # beyond these, day arithmetic overflows
 
 
 @dataclass(frozen=True)
@@ -43,27 +44,31 @@ class Filters:
         today = timezone.localdate(timezone=practice.zone)
         errors = {}
 
-        def day(name: str, default: date) -> date:
+        def day(name: str, default) -> date | None:
             raw = (query.get(name) or "").strip()
             if not raw:
                 return default
             try:
-                return date.fromisoformat(raw)
+                value = date.fromisoformat(raw)
             except ValueError:
                 errors[name] = f"{name} must be a date like {today.isoformat()}."
                 return default
+            if not EARLIEST <= value <= LATEST:
+                errors[name] = f"{name} must be between {EARLIEST} and {LATEST}."
+                return default
+            return value
 
         def pk(name: str, queryset) -> int | None:
             raw = (query.get(name) or "").strip()
             if not raw:
                 return None
-            if not raw.isdigit() or not queryset.filter(pk=int(raw)).exists():
+            if not (raw.isascii() and raw.isdigit()) or not queryset.filter(pk=int(raw)).exists():
                 errors[name] = f"There is no such {name} at this practice."
                 return None
             return int(raw)
 
         end = day("end", today)
-        start = day("start", end - timedelta(days=default_days - 1))
+        start = day("start", None) or max(EARLIEST, end - timedelta(days=default_days - 1))
         if start > end:
             errors["start"] = "The start date must not be after the end date."
         elif (end - start).days + 1 > MAX_DAYS:

@@ -18,7 +18,7 @@ from practices.audit import audited
 from practices.tenancy import practice_for_user, user_manages
 
 from . import selectors
-from .filters import Filters
+from .filters import EARLIEST, LATEST, Filters
 
 
 def practice_view(*, managers_only: bool):
@@ -128,6 +128,8 @@ def series_review(request):
         error = ""
     except ValueError:
         week, error = today, "The week must be a date like 2026-11-16."
+    if not EARLIEST <= week <= LATEST:
+        week, error = today, f"The week must be between {EARLIEST} and {LATEST}."
     review = selectors.series_review(request.practice, week_start=week)
     context = {
         "practice": request.practice,

@@ -1,6 +1,6 @@
 """REST API for booking: availability, appointments, series. Everything is scoped to the caller's practice."""
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -42,11 +42,29 @@ class LocalDateTimeField(serializers.DateTimeField):
         return value.isoformat()
 
 
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
+class CalendarDateField(serializers.DateField):
+    """A day a med spa's calendar can hold (2000 to 2100): further out, day arithmetic overflows."""
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        if not EARLIEST <= day <= LATEST:
+            raise serializers.ValidationError(f"Choose a day between {EARLIEST} and {LATEST}.")
+        return day
+
+
 class AwareDateTimeField(serializers.DateTimeField):
     """Accepts only a time with its offset: a bare "10:00" could be any of the practice's zones."""
 
     def to_internal_value(self, value):
-        parsed = parse_datetime(value) if isinstance(value, str) else None
+        try:
+            parsed = parse_datetime(value) if isinstance(value, str) else None
+        except ValueError:  # well formed but impossible, like 12:99
+            raise serializers.ValidationError("That is not a real date and time.") from None
+        if parsed is not None and not EARLIEST.year <= parsed.year <= LATEST.year:
+            raise serializers.ValidationError(f"Choose a time between {EARLIEST} and {LATEST}.")
         if isinstance(value, str) and parsed is not None and timezone.is_naive(parsed):
             raise serializers.ValidationError("Include the time zone offset, e.g. 2026-12-01T10:00:00-05:00.")
         return super().to_internal_value(value)
@@ -72,7 +90,7 @@ class AvailabilityQuerySerializer(serializers.Serializer):
     location = serializers.IntegerField(required=False)
     provider = serializers.IntegerField(required=False)
     patient = serializers.IntegerField(required=False, help_text="Offers a consultation first to a new patient.")
-    start = serializers.DateField(required=False, help_text="First local day to search (default today).")
+    start = CalendarDateField(required=False, help_text="First local day to search (default today).")
     days = serializers.IntegerField(required=False, min_value=1, max_value=90, default=14)
     choices = serializers.IntegerField(
         required=False, min_value=1, max_value=10, help_text="Only the first open time on each of this many days."
@@ -137,7 +155,8 @@ def availability(request):
     query = AvailabilityQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     data = query.validated_data
-    lookup = {"pk": int(data["service"])} if data["service"].isdigit() else {"slug": data["service"]}
+    raw = data["service"]
+    lookup = {"pk": int(raw)} if raw.isascii() and raw.isdigit() else {"slug": raw}
     service = Service.objects.filter(practice=practice, is_active=True, **lookup).first()
     if service is None:
         raise serializers.ValidationError({"service": "No such service at this practice."})
@@ -239,7 +258,7 @@ class CancelSerializer(serializers.Serializer):
 
 
 class AppointmentListQuerySerializer(serializers.Serializer):
-    date = serializers.DateField(required=False, help_text="A local day (default today).")
+    date = CalendarDateField(required=False, help_text="A local day (default today).")
     location = serializers.IntegerField(required=False)
     provider = serializers.IntegerField(required=False)
 
@@ -256,7 +275,7 @@ def _appointment_for(request, pk) -> Appointment:
 @extend_schema(
     methods=["GET"],
     parameters=[AppointmentListQuerySerializer],
-    responses={200: AppointmentSerializer(many=True)},
+    responses={200: AppointmentSerializer(many=True), 400: OpenApiResponse(description="Invalid query")},
     summary="Appointments on a day",
 )
 @extend_schema(
@@ -303,7 +322,12 @@ def appointment_detail(request, pk: int):
 
 @extend_schema(
     request=RescheduleSerializer,
-    responses={200: AppointmentSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+    responses={
+        200: AppointmentSerializer,
+        400: OpenApiResponse(description="Invalid input"),
+        404: ErrorSerializer,
+        409: ErrorSerializer,
+    },
     summary="Move an appointment",
 )
 @api_view(["POST"])
@@ -321,7 +345,12 @@ def appointment_reschedule(request, pk: int):
 
 @extend_schema(
     request=CancelSerializer,
-    responses={200: AppointmentSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+    responses={
+        200: AppointmentSerializer,
+        400: OpenApiResponse(description="Invalid input"),
+        404: ErrorSerializer,
+        409: ErrorSerializer,
+    },
     summary="Cancel an appointment (frees the time)",
 )
 @api_view(["POST"])
@@ -386,7 +415,7 @@ class SeriesEnrollmentSerializer(serializers.ModelSerializer):
     parameters=[
         OpenApiParameter("status", str, enum=[choice for choice, _ in SeriesEnrollment.Status.choices], required=False)
     ],
-    responses={200: SeriesEnrollmentSerializer(many=True)},
+    responses={200: SeriesEnrollmentSerializer(many=True), 400: OpenApiResponse(description="Invalid query")},
     summary="Treatment series enrollments",
 )
 @api_view(["GET"])

@@ -3,7 +3,7 @@ the receptionist understood of each."""
 
 from django.db.models import Count
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
@@ -85,7 +85,7 @@ def _scoped(request):
 @audited("api conversations")
 @extend_schema(
     parameters=[OpenApiParameter("state", str, enum=Conversation.State.values, required=False)],
-    responses={200: ConversationSerializer(many=True)},
+    responses={200: ConversationSerializer(many=True), 400: OpenApiResponse(description="Invalid query")},
     summary="Conversations, newest activity first",
 )
 @api_view(["GET"])

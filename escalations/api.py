@@ -15,7 +15,7 @@ from .models import Escalation
 
 class EscalationSerializer(serializers.ModelSerializer):
     category_label = serializers.CharField(source="get_category_display", read_only=True)
-    claimed_by = serializers.CharField(source="claimed_by.username", default=None, read_only=True)
+    claimed_by = serializers.CharField(source="claimed_by.username", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = Escalation
@@ -53,7 +53,7 @@ def _scoped(request):
         OpenApiParameter("status", str, enum=Escalation.Status.values, required=False),
         OpenApiParameter("category", str, enum=Escalation.Category.values, required=False),
     ],
-    responses={200: EscalationSerializer(many=True)},
+    responses={200: EscalationSerializer(many=True), 400: OpenApiResponse(description="Invalid query")},
     summary="Escalations, emergencies first, then by SLA",
 )
 @api_view(["GET"])
