@@ -244,7 +244,10 @@ def appointment_complete(*, appointment: Appointment, now: datetime | None = Non
     appointment = _move(appointment, Appointment.Status.COMPLETED, now)
     if already:
         return appointment
-    Patient.objects.filter(pk=appointment.patient_id).update(is_returning=True)
+    patient = Patient.objects.get(pk=appointment.patient_id)
+    if not patient.is_returning:
+        patient.is_returning = True
+        patient.save(update_fields=["is_returning"])  # through save, so the patient's history has it
     enrollment = appointment.enrollment or _open_enrollment_for(appointment)
     if enrollment is not None:
         if appointment.enrollment_id is None:

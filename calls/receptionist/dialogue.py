@@ -280,8 +280,8 @@ def _offer(conversation: Conversation, *, reschedule: Appointment | None = None)
         if requested is None:
             return Reply("What treatment would you like to book?")
         if glow.get("new_patient") is False and not patient.is_returning:
-            Patient.objects.filter(pk=patient.pk).update(is_returning=True)
             patient.is_returning = True
+            patient.save(update_fields=["is_returning"])  # through save, so the patient's history has it
         service = service_to_offer(service=requested, patient=patient)
         location = Location.objects.filter(practice=practice, slug=glow.get("location")).first()
         provider = None
