@@ -49,10 +49,36 @@ PROBLEM_DAYS = 7
 
 def problem_count(practice: Practice) -> int:
     since = timezone.now() - timedelta(days=PROBLEM_DAYS)
+    from django_q.models import Failure
+
     return (
         Outreach.objects.filter(practice=practice, state=Outreach.State.FAILED, created_at__gte=since).count()
         + Message.objects.filter(practice=practice, dead_lettered_at__gte=since).count()
+        + Failure.objects.filter(func__in=list(HOUSEKEEPING_JOBS), stopped__gte=since).count()
     )
+
+
+# Background jobs whose failures a practice's staff should hear of. Their arguments are ids only and are
+# never shown; jobs that act on one message or outreach row show up above through that row instead.
+HOUSEKEEPING_JOBS = {
+    "calls.tasks.outreach_sweep": "Sending due messages",
+    "calls.tasks.series_prompts_all": "Series rebooking prompts",
+    "booking.tasks.series_sweep_all": "Series cadence update",
+    "analytics.tasks.rollups_nightly": "Analytics rollups",
+    "calls.tasks.retention_purge_all": "Retention purge",
+}
+
+
+def failed_jobs(since):
+    """django-q tasks that failed after their retries (its dead letters), newest first."""
+    from django_q.models import Failure
+
+    return [
+        {"what": HOUSEKEEPING_JOBS[row.func], "when": row.stopped, "tries": row.attempt_count, "error": row.result}
+        for row in Failure.objects.filter(func__in=list(HOUSEKEEPING_JOBS), stopped__gte=since).order_by("-stopped")[
+            :PAGE
+        ]
+    ]
 
 
 def problems(practice: Practice) -> dict:
@@ -77,6 +103,7 @@ def problems(practice: Practice) -> dict:
         )
         .select_related("conversation__patient")
         .order_by("created_at")[:PAGE],
+        "failed_jobs": failed_jobs(since),
     }
 
 

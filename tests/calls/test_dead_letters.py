@@ -70,3 +70,24 @@ def test_a_retry_that_succeeds_answers_the_patient_once(stuck, outbox, django_ca
     stuck.refresh_from_db()
     assert stuck.processed_at is not None and len(outbox) == 1
     assert inbound_retry_sweep() == {"retried": 0, "dead_lettered": 0}
+
+
+def test_a_background_job_that_failed_after_its_retries_is_shown_and_counted(line, client):
+    from django_q.models import Failure
+
+    Failure.objects.create(
+        id="a" * 32,
+        name="series-sweep-1",
+        func="booking.tasks.series_sweep_all",
+        args=(),
+        kwargs={},
+        result="OperationalError: could not connect to server",
+        started=timezone.now() - timedelta(minutes=2),
+        stopped=timezone.now() - timedelta(minutes=1),
+        success=False,
+        attempt_count=3,
+    )
+    client.force_login(StaffMemberFactory(practice=line.practice).user)
+    assert 'data-count="problems"' in client.get("/console/counts/").content.decode()
+    page = client.get("/console/problems/").content.decode()
+    assert "Series cadence update" in page and "could not connect" in page
