@@ -47,3 +47,8 @@ class PostgresOnlyAddConstraint(PostgresOnly, migrations.AddConstraint):
 class PostgresOnlyAddIndex(PostgresOnly, migrations.AddIndex):
     """For an index SQLite cannot build (NULLS LAST in its ordering). SQLite still sorts that way in
     queries; it only lacks the index, which a small SQLite practice does not need."""
+
+
+class PostgresOnlyAlterField(PostgresOnly, migrations.AlterField):
+    """For widening a column on a model that carries a PostgreSQL-only index: SQLite does not enforce
+    a varchar's length, and rebuilding its table would try to build that index."""

@@ -71,7 +71,9 @@ class Conversation(models.Model):
         CLOSED = "closed", "Closed"
 
     practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="conversations")
-    phone = models.CharField(max_length=20)
+    phone = models.CharField(
+        max_length=254, help_text="The thread's address: an E.164 phone, or an email for email threads."
+    )
     channel = models.CharField(max_length=10, choices=Channel.choices)
     patient = models.ForeignKey(
         "practices.Patient", on_delete=models.SET_NULL, null=True, blank=True, related_name="conversations"

@@ -308,3 +308,13 @@ def test_a_reminder_due_after_the_visit_started_is_not_sent(line, outbox, clock)
     reminder.refresh_from_db()
     assert (reminder.state, reminder.state_reason) == ("skipped", "the visit has started")
     assert outbox == []
+
+
+def test_an_email_to_a_long_address_is_sent_in_its_own_thread(line, outbox):
+    address = "front.desk.coordinator.on.call@glow-aesthetics-midtown.example.com"  # longer than a phone
+    alert = Outreach.objects.create(
+        practice=line.practice, kind=Outreach.Kind.STAFF_ALERT, channel="email", email=address, body="Escalation 7"
+    )
+    assert outreach_send(alert.pk) == "sent"
+    alert.refresh_from_db()
+    assert alert.state == "sent" and alert.message.conversation.phone == address
