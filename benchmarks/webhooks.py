@@ -363,6 +363,8 @@ def base_env(url: str, *, port: int, redis: bool, q_workers: int | None) -> dict
             "PYTHONPATH": str(REPO_ROOT),
             "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
             "DEBUG": "0",
+            # Plain HTTP on loopback, as behind the TLS-terminating proxy a deployment has.
+            "SECURE_SSL_REDIRECT": "0",
             "SECRET_KEY": "bench",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": url,
