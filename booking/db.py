@@ -52,3 +52,20 @@ class PostgresOnlyAddIndex(PostgresOnly, migrations.AddIndex):
 class PostgresOnlyAlterField(PostgresOnly, migrations.AlterField):
     """For widening a column on a model that carries a PostgreSQL-only index: SQLite does not enforce
     a varchar's length, and rebuilding its table would try to build that index."""
+
+
+class AddFieldInPlace(migrations.AddField):
+    """An AddField that, on SQLite, adds the column in place (ALTER TABLE ADD COLUMN with its default
+    written into the schema) instead of rebuilding the table, since the rebuild would try to build the
+    PostgreSQL-only exclusion constraint on appointments. Elsewhere, a plain AddField."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "sqlite":
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        model = to_state.apps.get_model(app_label, self.model_name)
+        field = model._meta.get_field(self.name)
+        definition, params = schema_editor.column_sql(model, field, include_default=True)
+        quote = schema_editor.quote_name
+        schema_editor.execute(
+            f"ALTER TABLE {quote(model._meta.db_table)} ADD COLUMN {quote(field.column)} {definition}", params
+        )

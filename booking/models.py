@@ -65,6 +65,14 @@ class Appointment(models.Model):
         blank=True,
         help_text="The service's visit value when booked; revenue figures add these up.",
     )
+    needs_provider_review = models.BooleanField(
+        default=False, help_text="Intake answers touch the clinical boundary: a provider reviews before the visit."
+    )
+    review_reasons = models.JSONField(default=list, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     cancellation_reason = models.CharField(max_length=200, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -273,3 +281,32 @@ class WaitlistEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient} for {self.service}"
+
+
+class IntakeForm(models.Model):
+    """The form a new patient fills in before their first visit, reached by a signed, expiring link
+    for them alone. Submitted once; the answers are patient data."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent, not done"
+        SUBMITTED = "submitted", "Done"
+
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="intake_forms")
+    patient = models.ForeignKey("practices.Patient", on_delete=models.CASCADE, related_name="intake_forms")
+    appointment = models.OneToOneField(Appointment, on_delete=models.CASCADE, related_name="intake")
+    nonce = models.CharField(max_length=43, unique=True, help_text="The random part of the link; a new one revokes it.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENT)
+    expires_at = models.DateTimeField()
+    opened_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    answers = models.JSONField(default=dict, blank=True)
+    flags = models.JSONField(default=list, blank=True, help_text="Answers that touch the clinical boundary.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["practice", "status"])]
+
+    def __str__(self) -> str:
+        return f"Intake {self.pk} ({self.get_status_display()})"

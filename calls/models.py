@@ -1,9 +1,19 @@
 """Every contact with a patient: calls, conversations, messages, and scheduled outreach."""
 
+import uuid
+from pathlib import Path
+
 from django.conf import settings
+from django.core.files.storage import storages
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+
+
+def patient_media_storage():
+    """Private storage for patients' pictures: never served as static or media files, only through
+    the console's audited view."""
+    return storages["patient_media"]
 
 
 class Channel(models.TextChoices):
@@ -27,6 +37,10 @@ class Call(models.Model):
         STAFF = "staff", "Staff"
         RECEPTIONIST = "receptionist", "Receptionist"
 
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        CALLBACK = "callback", "Automated callback"
+
     practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="calls")
     location = models.ForeignKey("practices.Location", on_delete=models.PROTECT, related_name="calls")
     phone_number = models.ForeignKey("practices.PhoneNumber", on_delete=models.PROTECT, related_name="calls")
@@ -46,6 +60,15 @@ class Call(models.Model):
     # The number's campaign when the call came in (tracking numbers move between campaigns).
     campaign = models.ForeignKey(
         "practices.Campaign", on_delete=models.SET_NULL, null=True, blank=True, related_name="calls"
+    )
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.INBOUND)
+    callback_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="callbacks",
+        help_text="For an automated callback: the missed call it answers.",
     )
     started_at = models.DateTimeField(default=timezone.now)
     missed_at = models.DateTimeField(null=True, blank=True)
@@ -199,6 +222,8 @@ class Outreach(models.Model):
         STAFF_ALERT = "staff_alert", "Staff alert"
         REMINDER = "reminder", "Appointment reminder"
         REBOOK = "rebook", "Series rebooking prompt"
+        INTAKE = "intake", "Intake form link or reminder"
+        CALLBACK = "callback", "Automated voice callback"
 
     class State(models.TextChoices):
         PENDING = "pending", "Waiting to send"
@@ -248,3 +273,74 @@ class Outreach(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.pk} ({self.state})"
+
+
+def media_upload_to(instance, filename: str) -> str:
+    # No patient data in the path: the practice, the message and a random name.
+    return f"patient-media/{instance.practice_id}/{instance.message_id}/{uuid.uuid4().hex}{Path(filename).suffix}"
+
+
+class MessageMedia(models.Model):
+    """A picture a patient texted (MMS). Fetched from Twilio with the account's credentials into our own
+    storage; Twilio's address is kept only until then and never shown. Patient data: audited when
+    staff view it, purged with the messages."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to fetch"
+        STORED = "stored", "Stored"
+        REFUSED = "refused", "Refused (size or type)"
+        FAILED = "failed", "Could not fetch"
+
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="media")
+    index = models.PositiveSmallIntegerField(help_text="N in Twilio's MediaUrlN.")
+    content_type = models.CharField(max_length=100)
+    source_url = models.CharField(max_length=500, blank=True, help_text="Twilio's address; cleared once fetched.")
+    file = models.FileField(upload_to=media_upload_to, storage=patient_media_storage, blank=True, max_length=200)
+    size = models.PositiveIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    status_reason = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    escalation = models.ForeignKey(
+        "escalations.Escalation", on_delete=models.SET_NULL, null=True, blank=True, related_name="media"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["message", "index"]
+        constraints = [models.UniqueConstraint(fields=["message", "index"], name="one_media_per_index")]
+
+    def __str__(self) -> str:
+        return f"Media {self.pk} ({self.status})"
+
+
+class PatientLinkRequest(models.Model):
+    """Someone texting from a number we do not know gave a name and date of birth that match a patient.
+    They are linked only when staff confirm."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for staff"
+        CONFIRMED = "confirmed", "Linked"
+        REJECTED = "rejected", "Not the same person"
+
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="link_requests")
+    phone = models.CharField(max_length=20)
+    patient = models.ForeignKey("practices.Patient", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "patient"], condition=Q(status="pending"), name="one_pending_link_per_patient"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Link request {self.pk} ({self.status})"

@@ -38,6 +38,15 @@ class Escalation(models.Model):
     source_message = models.ForeignKey(
         "calls.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    routed_to = models.ForeignKey(
+        "practices.StaffMember",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="routed_escalations",
+        help_text="Who the routing sent it to first (alerts and warm transfers go to them).",
+    )
+    routing_note = models.CharField(max_length=200, blank=True, help_text="Why it went to them, in plain words.")
     category = models.CharField(max_length=16, choices=Category.choices)
     priority = models.PositiveSmallIntegerField(help_text="0 is most urgent.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
@@ -61,3 +70,89 @@ class Escalation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_category_display()} ({self.get_status_display()})"
+
+
+class RoutingRule(models.Model):
+    """Who should get an escalation: by category and service, per location. The most specific rule that
+    matches wins (person and location and service before role and practice-wide); among the people it
+    names, those on duty get it, else the rule's fallback, else the practice's."""
+
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="routing_rules")
+    location = models.ForeignKey(
+        "practices.Location", on_delete=models.CASCADE, null=True, blank=True, help_text="Empty: every location."
+    )
+    category = models.CharField(
+        max_length=16, choices=Escalation.Category.choices, blank=True, help_text="Empty: every category."
+    )
+    service = models.ForeignKey(
+        "practices.Service",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        help_text="Empty: any service (or none mentioned).",
+    )
+    role = models.CharField(
+        max_length=20,
+        blank=True,
+        choices=[
+            ("front_desk", "Front desk"),
+            ("clinical", "Nurse or injector"),
+            ("manager", "Manager"),
+            ("owner", "Owner"),
+        ],
+        help_text="Everyone with this role (or name one person below).",
+    )
+    staff_member = models.ForeignKey(
+        "practices.StaffMember", on_delete=models.CASCADE, null=True, blank=True, related_name="routing_rules"
+    )
+    fallback = models.ForeignKey(
+        "practices.StaffMember",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Gets it when nobody this rule names is on duty.",
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["practice", "category", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(role="") | models.Q(staff_member__isnull=False), name="routing_rule_names_someone"
+            )
+        ]
+
+    def __str__(self) -> str:
+        who = str(self.staff_member) if self.staff_member_id else self.get_role_display()
+        return f"{self.get_category_display() or 'Any category'} -> {who}"
+
+
+class DutyShift(models.Model):
+    """When a staff member is on duty for routed escalations (in the location's time, or the practice's
+    when no location is given). Someone with no shifts at all is not on duty for routing."""
+
+    staff_member = models.ForeignKey("practices.StaffMember", on_delete=models.CASCADE, related_name="duty_shifts")
+    location = models.ForeignKey("practices.Location", on_delete=models.CASCADE, null=True, blank=True)
+    weekday = models.PositiveSmallIntegerField(
+        choices=[
+            (0, "Monday"),
+            (1, "Tuesday"),
+            (2, "Wednesday"),
+            (3, "Thursday"),
+            (4, "Friday"),
+            (5, "Saturday"),
+            (6, "Sunday"),
+        ]
+    )
+    starts_at = models.TimeField()
+    ends_at = models.TimeField()
+
+    class Meta:
+        ordering = ["staff_member", "weekday", "starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(starts_at__lt=models.F("ends_at")), name="duty_shift_in_order")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.starts_at:%H:%M}-{self.ends_at:%H:%M}"

@@ -210,8 +210,17 @@ STORAGES = {
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
+    # Patients' pictures (MMS): private, outside anything the web server serves; staff see them only
+    # through the console's audited view. A deployment points this at its own disk or bucket.
+    "patient_media": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env.str("PATIENT_MEDIA_ROOT", default=str(BASE_DIR / "private-media"))},
+    },
 }
 MEDIA_ROOT = BASE_DIR / "media"
+# Pictures patients may text: Twilio's own MMS limit is 5 MB per message.
+PATIENT_MEDIA_MAX_BYTES = 5 * 1024 * 1024
+PATIENT_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -13,7 +13,11 @@ from .settings import *  # noqa: E402,F403
 from .settings import Q_CLUSTER, STORAGES  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "patient_media": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+}
 # Tasks run inline in tests (and re-raise); schedules are run by calling the scheduler directly.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 ALLOWED_HOSTS = ["*"]

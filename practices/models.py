@@ -54,6 +54,21 @@ class Practice(models.Model):
     contact_phone = PhoneNumberField(blank=True, help_text="Given to patients who text HELP.")
     contact_email = models.EmailField(blank=True)
     website = models.URLField(blank=True)
+    voice_callbacks = models.BooleanField(
+        default=False,
+        help_text="Call back a missed caller who said nothing and did not answer the text: once, in allowed hours.",
+    )
+    intake_reminder_hours = models.PositiveSmallIntegerField(
+        default=24, help_text="Remind a new patient this many hours before the visit if intake is not done."
+    )
+    routing_fallback = models.ForeignKey(
+        "StaffMember",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Gets escalations when nobody routed is on duty (empty: everyone who receives alerts).",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -69,6 +84,11 @@ class Practice(models.Model):
 
 
 class Location(models.Model):
+    class Coverage(models.TextChoices):
+        AFTER_HOURS = "after_hours", "After hours only"
+        OVERFLOW = "overflow", "After hours and overflow (missed or busy calls)"
+        ALWAYS = "always", "Every call: the receptionist answers first"
+
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="locations")
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60)
@@ -76,6 +96,12 @@ class Location(models.Model):
     time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
     phone = PhoneNumberField(help_text="The front-desk line.")
     parking = models.TextField(blank=True)
+    coverage_mode = models.CharField(
+        max_length=12,
+        choices=Coverage.choices,
+        default=Coverage.OVERFLOW,
+        help_text="Which calls the receptionist answers. Holidays and closures count as after hours.",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -251,6 +277,12 @@ class Service(models.Model):
         blank=True,
         help_text="What a typical visit brings in. Empty: the middle of the price range. Used for revenue figures.",
     )
+    return_interval_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(730)],
+        help_text="Usual days until the next visit (tox about 90); offered at checkout outside a series.",
+    )
     consultation_required_for_new = models.BooleanField(
         default=False, help_text="New patients book a consultation first."
     )
@@ -381,6 +413,7 @@ class MessageTemplate(models.Model):
 class StaffMember(models.Model):
     class Role(models.TextChoices):
         FRONT_DESK = "front_desk", "Front desk"
+        CLINICAL = "clinical", "Nurse or injector"
         MANAGER = "manager", "Manager"
         OWNER = "owner", "Owner"
 
@@ -442,12 +475,26 @@ class Patient(models.Model):
         WHATSAPP = "whatsapp", "WhatsApp"
         VOICE = "voice", "Phone call"
 
+    class ChannelSetBy(models.TextChoices):
+        DEFAULT = "", "Default"
+        LEARNED = "learned", "Learned from replies"
+        PATIENT = "patient", "The patient"
+        STAFF = "staff", "Staff"
+
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="patients")
     first_name = models.CharField(max_length=80, blank=True)
     last_name = models.CharField(max_length=80, blank=True)
     phone = PhoneNumberField()
     email = models.EmailField(blank=True)
     preferred_channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SMS)
+    preferred_channel_set_by = models.CharField(
+        max_length=8,
+        choices=ChannelSetBy.choices,
+        default=ChannelSetBy.DEFAULT,
+        blank=True,
+        help_text="Learned from the channel they answer on, unless they or staff chose one.",
+    )
+    date_of_birth = models.DateField(null=True, blank=True)
     is_returning = models.BooleanField(default=False, help_text="Has visited before.")
     home_location = models.ForeignKey(Location, on_delete=models.SET_NULL, null=True, blank=True)
     notes = models.TextField(blank=True)
@@ -466,6 +513,44 @@ class Patient(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+class PatientPhone(models.Model):
+    """Another number a patient uses, linked by staff after the patient gave a matching name and date of
+    birth from it. Calls and texts from it are theirs."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="other_phones")
+    phone = PhoneNumberField()
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["added_at"]
+        constraints = [models.UniqueConstraint(fields=["practice", "phone"], name="patient_phone_other_unique")]
+
+    def __str__(self) -> str:
+        return self.phone
+
+    def clean(self) -> None:
+        if self.patient_id and self.patient.practice_id != self.practice_id:
+            raise ValidationError({"patient": "This patient belongs to another practice."})
+
+
+class IntakeAcknowledgement(models.Model):
+    """A statement a new patient must acknowledge on the intake form (the practice's own wording)."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="intake_acknowledgements")
+    title = models.CharField(max_length=120)
+    text = models.TextField(help_text="What the patient reads and agrees to.")
+    order = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["practice", "order", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class ContactConsent(models.Model):
