@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from booking.api import ErrorSerializer, HasPractice
 from practices.tenancy import user_manages
 
+from . import quality as receptionist_quality
 from . import selectors
 from .filters import EARLIEST, LATEST, Filters
 
@@ -67,6 +68,21 @@ def summary(request):
     if error:
         return error
     return Response(plain(selectors.dashboard(request.practice, filters).as_dict()))
+
+
+@extend_schema(
+    parameters=FILTERS,
+    responses={200: OBJECT, 400: BAD, 403: ErrorSerializer},
+    summary="Receptionist quality: approved answers, staff review, adverse-event handoffs, summaries, "
+    "messages per booking, handover reasons",
+)
+@api_view(["GET"])
+@permission_classes([permissions.IsAuthenticated, HasPractice, Manages])
+def quality(request):
+    filters, error = _filters(request)
+    if error:
+        return error
+    return Response({"filters": filters.as_query(), **receptionist_quality.figures(request.practice, filters)})
 
 
 @extend_schema(

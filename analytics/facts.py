@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.fields.json import KT
 
 from booking.db import fast_rows
-from booking.models import Appointment
+from booking.models import Appointment, ExternalOccurrence
 from calls.models import Call, Channel, Conversation, Message, Outreach
 from escalations.models import Escalation
 from practices.models import Practice, Service
@@ -34,6 +34,7 @@ from practices.models import Practice, Service
 RECOVERY_WINDOW = timedelta(days=7)
 TIMES_OFFERED = "times_offered"  # calls.receptionist.dialogue.TIMES_OFFERED
 DIRECT = "direct"  # the source of whatever no campaign brought in
+CALENDAR = "calendar"  # visits booked in the practice's own calendar, outside the receptionist
 SHOWED = (Appointment.Status.CHECKED_IN, Appointment.Status.COMPLETED)
 # Far enough out to stand for "no later missed call" on every database.
 _NEVER = datetime(9000, 1, 1, tzinfo=ZoneInfo("UTC"))
@@ -139,6 +140,7 @@ def compute(practice: Practice, start: date, end: date) -> dict[Key, dict]:
     days = _Days(start, end)
     _calls(practice, days, local)
     _appointments(practice, days, local)
+    _calendar_visits(practice, days, local)
     _escalations(practice, days, local)
     return dict(days.facts)
 
@@ -146,7 +148,10 @@ def compute(practice: Practice, start: date, end: date) -> dict[Key, dict]:
 def _calls(practice: Practice, days: _Days, local) -> None:
     since, until = _utc_bounds(days.start, days.end)
     calls = _dicts(
-        Call.objects.filter(practice_id=practice.pk, started_at__gte=since, started_at__lt=until),
+        # Patients' calls only: our automated callbacks (Call.Direction.CALLBACK) are not calls that came in.
+        Call.objects.filter(
+            practice_id=practice.pk, direction=Call.Direction.INBOUND, started_at__gte=since, started_at__lt=until
+        ),
         "pk",
         "location_id",
         "campaign__source_code",
@@ -340,6 +345,39 @@ def _appointments(practice: Practice, days: _Days, local) -> None:
             if visit["confirmed_at"] is not None:
                 facts["confirmed"] = 1
         days.add(key, **facts)
+
+
+def _calendar_visits(practice: Practice, days: _Days, local) -> None:
+    """Visits booked in the practice's own connected calendar and mapped to a service (booking/caldav_sync.py):
+    a booking on the day it was put in the calendar, a visit on its day, under the source "calendar". Our own
+    visits written there are not read back, so nothing counts twice."""
+    since, until = _utc_bounds(days.start, days.end)
+    rows = _dicts(
+        ExternalOccurrence.objects.filter(
+            Q(starts_at__gte=since, starts_at__lt=until) | Q(event__booked_at__gte=since, event__booked_at__lt=until),
+            practice_id=practice.pk,
+            busy=True,
+            all_day=False,
+            event__service__isnull=False,
+        ),
+        "starts_at",
+        "event__booked_at",
+        "event__location_id",
+        "event__service_id",
+        "event__service__visit_value",
+    )
+    for row in rows:
+        location_id, service_id = row["event__location_id"], row["event__service_id"]
+        booked_at = row["event__booked_at"]
+        if booked_at is not None and since <= booked_at < until:
+            day = local(booked_at, location_id).date()
+            days.add(
+                Key(day, location_id, CALENDAR, service_id),
+                bookings=1,
+                bookings_cents=_cents(row["event__service__visit_value"]),
+            )
+        if since <= row["starts_at"] < until:
+            days.add(Key(local(row["starts_at"], location_id).date(), location_id, CALENDAR, service_id), visits=1)
 
 
 def _escalations(practice: Practice, days: _Days, local) -> None:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 from practices.audit import audited
 from practices.tenancy import practice_for_user, user_manages
 
-from . import selectors
+from . import quality, selectors
 from .filters import EARLIEST, LATEST, Filters
 
 
@@ -73,11 +73,6 @@ def dashboard(request):
         }
         return render(request, "analytics/mine.html", context, status=status)
     board = selectors.dashboard(request.practice, filters)
-    today = selectors.practice_today(request.practice)
-    presets = [
-        (label, Filters(start=today - timedelta(days=int(days) - 1), end=today, **_dims(filters)).as_query())
-        for days, label in PRESETS
-    ]
     context = {
         "practice": request.practice,
         "filters": filters,
@@ -87,11 +82,38 @@ def dashboard(request):
         "hours": range(24),
         "heatmap_max": max((max(row["hours"]) for row in board.figures["heatmap"]), default=0),
         "query": filters.as_query(),
-        "presets": presets,
+        "presets": _presets(request.practice, filters),
         "mine": selectors.staff_figures(request.practice, request.user, filters),
         **_choices(request.practice),
     }
     return render(request, "analytics/dashboard.html", context, status=status)
+
+
+def _presets(practice, filters: Filters) -> list[tuple[str, dict]]:
+    today = selectors.practice_today(practice)
+    return [
+        (label, Filters(start=today - timedelta(days=int(days) - 1), end=today, **_dims(filters)).as_query())
+        for days, label in PRESETS
+    ]
+
+
+@practice_view(managers_only=True)
+def receptionist_quality(request):
+    """Receptionist quality, computed live from a year of records at most: its own page, or the dashboard's
+    section, which loads it after the page so that the dashboard itself stays fast."""
+    filters, errors = _filters(request)
+    context = {
+        "practice": request.practice,
+        "filters": filters,
+        "errors": errors,
+        "query": filters.as_query(),
+        "quality": quality.figures(request.practice, filters),
+    }
+    status = 400 if errors else 200
+    if request.htmx:
+        return render(request, "analytics/_quality.html", context, status=status)
+    context |= {"presets": _presets(request.practice, filters), **_choices(request.practice)}
+    return render(request, "analytics/quality.html", context, status=status)
 
 
 def _charts(board: dict) -> dict:
@@ -225,7 +247,64 @@ def _table(name: str, board: dict) -> tuple[list[str], list[list]]:
     raise Http404("No such table.")
 
 
-TABLES = ["daily", "funnel", "heatmap", "missed-reasons", "escalations", "campaigns", "cancellations"]
+QUALITY_TABLES = ["quality", "handover-reasons", "summary-fields"]
+TABLES = ["daily", "funnel", "heatmap", "missed-reasons", "escalations", "campaigns", "cancellations", *QUALITY_TABLES]
+
+
+def _blank(value):
+    return "" if value is None else value
+
+
+def _quality_table(name: str, figures: dict) -> tuple[list[str], list[list]]:
+    """The receptionist-quality figures: one row per measure, per reason, per summary field."""
+    if name == "quality":
+        adverse = figures["adverse_events"]
+        measures = [
+            ("conversations", "count", figures["conversations"]),
+            *[
+                ("approved_answers", key, figures["approved_answers"][key])
+                for key in ("questions", "approved", "other", "rate")
+            ],
+            *[
+                ("staff_review", key, figures["staff_review"][key])
+                for key in ("conversations", "handed_to_staff", "escalated", "taken_over", "rate")
+            ],
+            *[
+                ("adverse_events", key, adverse[key])
+                for key in ("handed_off", "rate", "escalations", "emergency", "clinical_reaction")
+            ],
+            *[
+                ("adverse_events", f"{step}_{key}", adverse[step][key])
+                for step in ("to_alert", "to_claim")
+                for key in ("count", "median_seconds", "p90_seconds")
+            ],
+            ("adverse_events", "no_alert_sent", adverse["no_alert_sent"]),
+            ("adverse_events", "unclaimed", adverse["unclaimed"]),
+            *[
+                ("summary_completeness", key, figures["summary_completeness"][key])
+                for key in ("escalations", "mean_percent", "complete")
+            ],
+            *[
+                ("messages_per_booking", key, figures["messages_per_booking"][key])
+                for key in ("bookings", "messages", "mean", "median")
+            ],
+            ("handover_reasons", "takeovers", figures["handover_reasons"]["takeovers"]),
+        ]
+        return ["figure", "measure", "value"], [
+            [figure, "rate_percent" if key == "rate" else key, _blank(value)] for figure, key, value in measures
+        ]
+    if name == "handover-reasons":
+        reasons = figures["handover_reasons"]
+        return ["kind", "category", "rule", "count"], [
+            *[["category", row["category"], "", row["count"]] for row in reasons["categories"]],
+            *[["rule", row["category"], row["rule"], row["count"]] for row in reasons["rules"]],
+            ["staff_takeover", "", "", reasons["takeovers"]],
+        ]
+    if name == "summary-fields":
+        return ["field", "missing", "missing_percent"], [
+            [row["field"], row["count"], _blank(row["percent"])] for row in figures["summary_completeness"]["missing"]
+        ]
+    raise Http404("No such table.")
 
 
 def _safe(value):
@@ -250,7 +329,10 @@ def export(request, table: str):
     filters, errors = _filters(request)
     if errors:
         return HttpResponse("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()), status=400)
-    header, rows = _table(table, selectors.dashboard(request.practice, filters).figures)
+    if table in QUALITY_TABLES:
+        header, rows = _quality_table(table, quality.figures(request.practice, filters))
+    else:
+        header, rows = _table(table, selectors.dashboard(request.practice, filters).figures)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="{request.practice.slug}-{table}-{filters.start}-{filters.end}.csv"'

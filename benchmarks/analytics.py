@@ -720,13 +720,13 @@ def _build_sql(practices: list[dict], *, priority: dict, sla: dict) -> list[tupl
             CREATE UNIQUE INDEX ON bpat (p, c);
             ANALYZE bpat;
             INSERT INTO practices_patient (id, practice_id, first_name, last_name, phone, email, preferred_channel,
-                is_returning, home_location_id, notes, created_at)
+                is_returning, home_location_id, notes, created_at, preferred_channel_set_by)
             SELECT patient_id, bp.practice_id,
                 ({_sql_array(FIRST_NAMES)})[1 + mod(c, {len(FIRST_NAMES)})],
                 ({_sql_array(LAST_NAMES)})[1 + mod(c / {len(FIRST_NAMES)} + 7 * c, {len(LAST_NAMES)})],
                 {phone.format(c="c")},
                 CASE WHEN mod(c, 3) = 0 THEN '' ELSE 'patient' || c || '@example.com' END,
-                'sms', known, bp.locs[1 + mod(c, 2)], '', created_at
+                'sms', known, bp.locs[1 + mod(c, 2)], '', created_at, ''
             FROM bpat JOIN bp USING (p) ORDER BY patient_id;
             """,
         ),
@@ -735,7 +735,7 @@ def _build_sql(practices: list[dict], *, priority: dict, sla: dict) -> list[tupl
             f"""
             INSERT INTO calls_call (id, practice_id, location_id, phone_number_id, campaign_id, call_sid, from_raw,
                 from_phone, patient_id, status, dial_status, dial_call_sid, accepted_by_staff, missed, missed_reason,
-                answered_by, duration_seconds, started_at, missed_at)
+                answered_by, duration_seconds, started_at, missed_at, direction)
             SELECT call_id, bc.practice_id, bp.locs[bc.loc], CASE WHEN tracked THEN bp.nums[3] ELSE bp.nums[bc.loc] END,
                 CASE WHEN tracked THEN bp.campaign_id END,
                 'CAbench' || lpad(g::text, 26, '0'), {phone.format(c="bc.c")}, {phone.format(c="bc.c")},
@@ -746,7 +746,7 @@ def _build_sql(practices: list[dict], *, priority: dict, sla: dict) -> list[tupl
                 '', NOT missed, missed, reason, CASE WHEN missed THEN '' ELSE 'staff' END,
                 CASE WHEN NOT missed THEN 60 + floor(pg_temp.rnd(g, 25) * 540)::int WHEN reason = 'after_hours' THEN NULL
                     ELSE 20 END,
-                started_at, missed_at
+                started_at, missed_at, 'inbound'
             FROM bc JOIN bp USING (p) LEFT JOIN bpat ON bpat.p = bc.p AND bpat.c = bc.c AND bpat.known
             ORDER BY call_id;
             """,
@@ -825,7 +825,7 @@ def _build_sql(practices: list[dict], *, priority: dict, sla: dict) -> list[tupl
             INSERT INTO booking_appointment (id, practice_id, location_id, patient_id, service_id, provider_id,
                 resource_id, resource_unit, starts_at, ends_at, blocks_until, status, source, booked_by_id,
                 enrollment_id, campaign_id, value, cancellation_reason, cancelled_at, confirmed_at, checked_in_at,
-                completed_at, created_at, updated_at)
+                completed_at, created_at, updated_at, needs_provider_review, review_reasons)
             SELECT appointment_id, ba.practice_id, location_id, bpat.patient_id, bp.svcs[svc], bp.provs[provider],
                 NULL, NULL, starts_at, starts_at + make_interval(mins => ({minutes})[svc]),
                 starts_at + make_interval(mins => ({minutes})[svc] + ({buffers})[svc]),
@@ -837,7 +837,7 @@ def _build_sql(practices: list[dict], *, priority: dict, sla: dict) -> list[tupl
                 confirmed_at,
                 CASE WHEN status = 'completed' THEN starts_at - interval '5 minutes' END,
                 CASE WHEN status = 'completed' THEN starts_at + make_interval(mins => ({minutes})[svc]) END,
-                ba.created_at, least({now}, greatest(ba.created_at, confirmed_at, starts_at))
+                ba.created_at, least({now}, greatest(ba.created_at, confirmed_at, starts_at)), false, '[]'::jsonb
             FROM ba JOIN bp USING (p) JOIN bpat ON bpat.p = ba.p AND bpat.c = ba.c
             ORDER BY appointment_id;
             """,
@@ -945,7 +945,7 @@ def _build_sql(practices: list[dict], *, priority: dict, sla: dict) -> list[tupl
             DROP TABLE bm;
             INSERT INTO calls_message (id, practice_id, conversation_id, direction, channel, sender, kind, body,
                 provider_sid, status, error_code, num_media, intent, extracted, sent_by_id, created_at, sent_at,
-                processed_at)
+                processed_at, process_attempts)
             SELECT message_id, bp.practice_id, conversation_id, direction, 'sms',
                 CASE WHEN direction = 'inbound' THEN 'patient' ELSE 'receptionist' END,
                 kind, body, 'SMbench' || lpad(message_id::text, 25, '0'),
@@ -954,7 +954,7 @@ def _build_sql(practices: list[dict], *, priority: dict, sla: dict) -> list[tupl
                 CASE WHEN direction = 'outbound' AND mod(message_id, 40) = 0 THEN '30003' ELSE '' END,
                 0, intent, coalesce(extracted, '{}'::jsonb), NULL, bmi.created_at,
                 CASE WHEN direction = 'outbound' THEN bmi.created_at END,
-                CASE WHEN direction = 'inbound' THEN bmi.created_at + interval '2 seconds' END
+                CASE WHEN direction = 'inbound' THEN bmi.created_at + interval '2 seconds' END, 0
             FROM bmi JOIN bp USING (p) JOIN bconv ON bconv.p = bmi.p AND bconv.c = bmi.c
             ORDER BY message_id;
             CREATE INDEX ON bmi (src, ref) WHERE src IS NOT NULL;
@@ -1021,7 +1021,7 @@ def _build_sql(practices: list[dict], *, priority: dict, sla: dict) -> list[tupl
             f"""
             INSERT INTO escalations_escalation (practice_id, patient_id, conversation_id, source_message_id, category,
                 priority, status, reasons, summary, sla_due_at, claimed_by_id, claimed_at, resolved_at,
-                resolution_note, notes, created_at)
+                resolution_note, notes, created_at, routing_note)
             SELECT bp.practice_id, conv.patient_id, bconv.conversation_id, NULL, category, {priority_case} END,
                 'resolved', jsonb_build_array(category),
                 jsonb_build_object('question', 'Bench escalation', 'phone', conv.phone),
@@ -1029,7 +1029,7 @@ def _build_sql(practices: list[dict], *, priority: dict, sla: dict) -> list[tupl
                 x.created_at + make_interval(secs => 20 + power(pg_temp.rnd(k, 3), 2) * {claim_case} END),
                 x.created_at + make_interval(secs => 20 + power(pg_temp.rnd(k, 3), 2) * {claim_case} END)
                     + make_interval(secs => 600 + pg_temp.rnd(k, 4) * 14000),
-                'Called back, all fine', '[]'::jsonb, x.created_at
+                'Called back, all fine', '[]'::jsonb, x.created_at, ''
             FROM (
                 SELECT k, p, r, {category_case} AS category,
                     ({first_day}::timestamptz + make_interval(secs => pg_temp.rnd(k, 2) * {DAYS} * 86400)) AS created_at,

@@ -4,6 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -32,7 +33,15 @@ from .availability import (
     first_per_day,
 )
 from .db import fast_rows as _rows
-from .models import ACTIVE_STATUSES, Appointment, SeriesEnrollment, WaitlistEntry
+from .models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    BookingState,
+    CalendarConnection,
+    ExternalOccurrence,
+    SeriesEnrollment,
+    WaitlistEntry,
+)
 
 
 @dataclass(frozen=True)
@@ -159,6 +168,15 @@ def schedule_inputs(
         "blocks_until",
     ):
         resource_busy[resource_id].append((Interval(starts, ends), unit))
+    _add_calendar_busy(
+        practice_id=location.practice_id,
+        location=location,
+        window=Interval(window.start, reach),
+        provider_busy=provider_busy,
+        provider_ids=provider_ids,
+        resource_busy=resource_busy,
+        resources=resources,
+    )
 
     return ScheduleInputs(
         service=ServiceSpec(
@@ -182,6 +200,58 @@ def schedule_inputs(
             ResourceSchedule(id=pk, capacity=capacity, busy=tuple(resource_busy[pk])) for pk, capacity in resources
         ],
     )
+
+
+def _add_calendar_busy(
+    *, practice_id: int, location: Location, window: Interval, provider_busy, provider_ids, resource_busy, resources
+) -> None:
+    """Busy time from the practice's connected calendars (booking/caldav_sync.py keeps the copy): events of
+    a provider's calendar hold that provider, of a location's calendar every provider there, of a room's
+    calendar every unit of the room. A calendar that is refusing bookings (stale and failing) holds its
+    owner for the whole window, so that the receptionist does not offer times a booking would refuse; busy
+    time a booking's live check just found holds too, even when that booking was rolled back."""
+    resource_ids = [pk for pk, _ in resources]
+    connections = list(
+        CalendarConnection.objects.filter(
+            Q(provider_id__in=provider_ids) | Q(location_id=location.pk) | Q(resource_id__in=resource_ids),
+            practice_id=practice_id,
+            is_active=True,
+        )
+    )
+    if not connections:
+        return
+    capacity = dict(resources)
+    now = timezone.now()
+    whole = Interval(window.start, window.end)
+
+    def hold(connection, interval: Interval) -> None:
+        if connection.provider_id:
+            provider_busy[connection.provider_id].append(interval)
+        elif connection.location_id:
+            for provider_id in provider_ids:
+                provider_busy[provider_id].append(interval)
+        else:
+            for unit in range(1, capacity.get(connection.resource_id, 1) + 1):
+                resource_busy[connection.resource_id].append((interval, unit))
+
+    by_pk = {connection.pk: connection for connection in connections}
+    for connection in connections:
+        if connection.booking_state(now).kind == BookingState.REFUSING:
+            hold(connection, whole)
+    for connection_id, starts, ends in _rows(
+        ExternalOccurrence.objects.filter(
+            connection_id__in=list(by_pk), busy=True, starts_at__lt=window.end, ends_at__gt=window.start
+        ),
+        "connection_id",
+        "starts_at",
+        "ends_at",
+    ):
+        hold(by_pk[connection_id], Interval(starts, ends))
+    seen = cache.get_many([connection.just_seen_key for connection in connections])
+    for connection in connections:
+        for starts, ends in seen.get(connection.just_seen_key, ()):
+            if starts < window.end and ends > window.start:
+                hold(connection, Interval(starts, ends))
 
 
 def patient_is_new(patient: Patient | None) -> bool:

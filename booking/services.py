@@ -5,10 +5,20 @@ from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
-from practices.models import Campaign, Location, Patient, Practice, Provider, Service
+from practices.models import Campaign, Location, Patient, Practice, Provider, Resource, Service
 
-from .models import Appointment, FollowUpTask, SeriesEnrollment, SeriesTemplate, WaitlistEntry
+from . import caldav_sync
+from .models import (
+    Appointment,
+    CalendarConnection,
+    ExternalOccurrence,
+    FollowUpTask,
+    SeriesEnrollment,
+    SeriesTemplate,
+    WaitlistEntry,
+)
 from .selectors import open_slots, waitlist_matches
 
 
@@ -22,6 +32,48 @@ class SlotUnavailable(BookingError):
 
 class InvalidTransition(BookingError):
     pass
+
+
+class CalendarTaken(SlotUnavailable):
+    """The practice's own calendar has something at that time that our copy did not have yet."""
+
+
+class CalendarUnverified(SlotUnavailable):
+    """A connected calendar could not be checked and our copy of it is too old to book on."""
+
+
+def _calendar_check(
+    *, practice_id: int, provider: Provider, location: Location, service: Service, starts_at: datetime
+) -> None:
+    """Ask the provider's (location's, rooms') connected calendars, live, about the time the visit and its
+    buffer would hold. Runs before the booking transaction: a network call never holds a lock."""
+    if timezone.is_naive(starts_at):
+        return
+    if not CalendarConnection.objects.filter(practice_id=practice_id, is_active=True).exists():
+        return
+    verdict = caldav_sync.slot_check(
+        practice_id=practice_id,
+        provider_id=provider.pk,
+        location_id=location.pk,
+        resource_ids=Resource.objects.filter(location=location, services=service, is_active=True).values_list(
+            "pk", flat=True
+        ),
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=service.duration_minutes + service.buffer_after_minutes),
+    )
+    if verdict.taken:
+        raise CalendarTaken(verdict.taken)
+    if verdict.unverified:
+        raise CalendarUnverified(verdict.unverified)
+
+
+def _calendar_push_later(appointment: Appointment) -> None:
+    """Write the visit into the connected calendars once the booking has committed (a task, never inline)."""
+    if CalendarConnection.objects.filter(
+        practice_id=appointment.practice_id, is_active=True, write_appointments=True
+    ).exists():
+        pk = appointment.pk
+        transaction.on_commit(lambda: async_task("booking.tasks.calendar_appointment_push", pk))
 
 
 def _check_same_practice(practice: Practice, **rows) -> None:
@@ -49,8 +101,43 @@ def _lock_provider(provider: Provider) -> None:
     Provider.objects.select_for_update().filter(pk=provider.pk).first()
 
 
-@transaction.atomic
 def appointment_book(
+    *,
+    practice: Practice,
+    patient: Patient,
+    service: Service,
+    location: Location,
+    provider: Provider,
+    starts_at: datetime,
+    source: str,
+    booked_by=None,
+    enrollment: SeriesEnrollment | None = None,
+    campaign: Campaign | None = None,
+    enforce_notice: bool = True,
+) -> Appointment:
+    """Book `starts_at` if the booking engine still offers it for this provider; else SlotUnavailable.
+
+    The provider's connected calendars are asked about that time first (CalendarTaken, CalendarUnverified),
+    then everything the engine checks is checked again inside the booking transaction (_book).
+    """
+    _calendar_check(practice_id=practice.pk, provider=provider, location=location, service=service, starts_at=starts_at)
+    return _book(
+        practice=practice,
+        patient=patient,
+        service=service,
+        location=location,
+        provider=provider,
+        starts_at=starts_at,
+        source=source,
+        booked_by=booked_by,
+        enrollment=enrollment,
+        campaign=campaign,
+        enforce_notice=enforce_notice,
+    )
+
+
+@transaction.atomic
+def _book(
     *,
     practice: Practice,
     patient: Patient,
@@ -102,15 +189,30 @@ def appointment_book(
             appointment.save()
     except IntegrityError as exc:
         raise SlotUnavailable("That time was just taken. Please choose another time.") from exc
+    _calendar_push_later(appointment)
     return appointment
 
 
-@transaction.atomic
 def appointment_reschedule(
     *, appointment: Appointment, starts_at: datetime, provider: Provider | None = None, enforce_notice: bool = True
 ) -> Appointment:
     """Move a visit to a new open time (optionally with another provider). On failure the visit is
-    left exactly as it was."""
+    left exactly as it was. Connected calendars are asked about the new time first, as for a booking."""
+    current = Appointment.objects.select_related("service", "location", "provider").get(pk=appointment.pk)
+    _calendar_check(
+        practice_id=current.practice_id,
+        provider=provider or current.provider,
+        location=current.location,
+        service=current.service,
+        starts_at=starts_at,
+    )
+    return _reschedule(appointment=appointment, starts_at=starts_at, provider=provider, enforce_notice=enforce_notice)
+
+
+@transaction.atomic
+def _reschedule(
+    *, appointment: Appointment, starts_at: datetime, provider: Provider | None = None, enforce_notice: bool = True
+) -> Appointment:
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     if appointment.status not in (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED):
         raise InvalidTransition(f"A {appointment.get_status_display().lower()} visit cannot be rescheduled.")
@@ -150,6 +252,7 @@ def appointment_reschedule(
             )
     except IntegrityError as exc:
         raise SlotUnavailable("That time was just taken. The visit keeps its current time.") from exc
+    _calendar_push_later(appointment)
     return appointment
 
 
@@ -174,6 +277,7 @@ def appointment_cancel(*, appointment: Appointment, reason: str = "", now: datet
     appointment.cancelled_at = now
     appointment.cancellation_reason = reason[:200]
     appointment.save(update_fields=["status", "cancelled_at", "cancellation_reason", "updated_at"])
+    _calendar_push_later(appointment)
     outcome = Cancellation(appointment=appointment)
     if appointment.enrollment_id:
         outcome.recovery_task, _ = FollowUpTask.objects.get_or_create(
@@ -306,12 +410,29 @@ def enrollment_record_visit(*, enrollment: SeriesEnrollment, visit_day: date, to
 
 
 def _has_upcoming(enrollment: SeriesEnrollment) -> bool:
-    return Appointment.objects.filter(
-        patient_id=enrollment.patient_id,
-        service_id=enrollment.template.service_id,
-        status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
-        starts_at__gte=timezone.now(),
-    ).exists()
+    return (
+        Appointment.objects.filter(
+            patient_id=enrollment.patient_id,
+            service_id=enrollment.template.service_id,
+            status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
+            starts_at__gte=timezone.now(),
+        ).exists()
+        or _calendar_visits_ahead(patient_id=enrollment.patient_id)
+        .filter(event__service_id=enrollment.template.service_id)
+        .exists()
+    )
+
+
+def _calendar_visits_ahead(*, practice: Practice | None = None, patient_id: int | None = None):
+    """Upcoming visits booked in the practice's own calendar (mapped to a service, of a known patient)."""
+    visits = ExternalOccurrence.objects.filter(
+        busy=True, starts_at__gte=timezone.now(), event__service__isnull=False, event__patient__isnull=False
+    )
+    if practice is not None:
+        visits = visits.filter(practice=practice)
+    if patient_id is not None:
+        visits = visits.filter(event__patient_id=patient_id)
+    return visits
 
 
 def cadence_status(enrollment: SeriesEnrollment, *, today: date, has_upcoming_visit: bool) -> str:
@@ -341,7 +462,7 @@ def series_sweep(*, practice: Practice, today: date) -> dict[str, int]:
             status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
             starts_at__gte=timezone.now(),
         ).values_list("patient_id", "service_id")
-    )
+    ) | set(_calendar_visits_ahead(practice=practice).values_list("event__patient_id", "event__service_id"))
     changed: dict[str, int] = {}
     for enrollment in enrollments:
         status = cadence_status(

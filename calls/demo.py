@@ -48,7 +48,7 @@ from practices.models import (
 from .messaging.quiet_hours import next_allowed, patient_zone
 from .models import Call, Channel, Conversation, Message, Outreach
 from .receptionist.context import location_words, practice_menu
-from .receptionist.dialogue import TIMES_OFFERED, _preferences, _when
+from .receptionist.dialogue import APPROVED_ANSWER, TIMES_OFFERED, _preferences, _when
 from .receptionist.handoff import NOT_PROMISED, QUESTIONS, _reply_text
 from .receptionist.understanding import Understanding, default_understander
 
@@ -610,7 +610,9 @@ class _History:
         if roll < 0.06 and self.answers:
             question, topic = rng.choice(OTHER_QUESTIONS)
             self._inbound(thread, at, question, location)
-            self._reply(thread, at, self.answers.get(topic) or next(iter(self.answers.values())))
+            self._reply(
+                thread, at, self.answers.get(topic) or next(iter(self.answers.values())), purpose=APPROVED_ANSWER
+            )
             return
         thread.state = Conversation.State.QUALIFYING
         glow = {"service": service.slug}

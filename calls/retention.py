@@ -1,6 +1,7 @@
 """Each practice's retention period: what patients wrote and were sent, and whose number it was, is
-erased from conversations older than it. The rows stay (so counts and rollups keep adding up) without
-their contents. Consent events and audit rows are kept: they are the evidence.
+erased from conversations older than it, and the pictures patients texted are deleted from storage. The
+rows stay (so counts and rollups keep adding up) without their contents. Consent events and audit rows are
+kept: they are the evidence.
 
 Safe to run any number of times: a second run finds nothing left to erase.
 """
@@ -13,6 +14,7 @@ from django.db.models import Q
 from escalations.models import Escalation
 from practices.models import Practice
 
+from .media import media_purge
 from .models import Call, Conversation, Message, Outreach
 
 
@@ -20,6 +22,8 @@ from .models import Call, Conversation, Message, Outreach
 def retention_purge(*, practice: Practice, now: datetime) -> dict[str, int]:
     cutoff = now - timedelta(days=practice.retention_days)
     erased = {
+        # The pictures first: their files go from storage while the messages still say which they are.
+        "media": media_purge(practice_id=practice.pk, cutoff=cutoff),
         "messages": Message.objects.filter(practice=practice, created_at__lt=cutoff)
         .filter(~Q(body="") | ~Q(extracted={}))
         .update(body="", extracted={}),

@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -9,15 +10,17 @@ from django.utils import timezone
 
 from booking.models import Appointment, FollowUpTask
 from booking.services import callback_request
-from practices.models import ConsentEvent, ContactConsent, Patient, PhoneNumber
+from practices.models import ConsentEvent, ContactConsent, Location, PhoneNumber
 from practices.phones import InvalidPhoneNumber, normalize_phone
-from practices.selectors import consent_status
-from practices.services import consent_record, patient_get_or_create
+from practices.selectors import consent_status, patient_for_phone, phone_is_blocked
+from practices.services import consent_record, patient_channel_learn, patient_get_or_create
 
+from .media import IncomingMedia, media_acknowledge, media_store
 from .messaging.services import outreach_to_patient
 from .models import Call, Channel, Conversation, Message, Outreach
 from .outreach.cadence import cadence_stop
 from .outreach.text_back import text_back_for_missed_call
+from .patient_links import identity_claim_receive
 from .receptionist.consent import ConsentIntent, consent_intent
 from .receptionist.context import understand_for_practice
 from .receptionist.dialogue import respond
@@ -59,7 +62,7 @@ def _e164_or_blank(raw: str) -> str:
 def call_receive(*, number: PhoneNumber, call_sid: str, from_raw: str, status: str) -> tuple[Call, bool]:
     """Record an incoming call once per CallSid."""
     from_phone = _e164_or_blank(from_raw)
-    patient = Patient.objects.filter(practice_id=number.practice_id, phone=from_phone).first() if from_phone else None
+    patient = patient_for_phone(practice=number.practice_id, phone=from_phone)
     return Call.objects.get_or_create(
         call_sid=call_sid,
         defaults={
@@ -100,14 +103,42 @@ def call_record_dial_result(*, call: Call, dial_status: str, dial_call_sid: str)
     """
     Call.objects.filter(pk=call.pk).update(dial_status=dial_status[:20], dial_call_sid=dial_call_sid[:64])
     call.refresh_from_db()
+    # Where the receptionist covers only after hours, a call the desk missed is the desk's to return.
+    after_hours_only = call.location.coverage_mode == Location.Coverage.AFTER_HOURS
+    mark_missed = call_mark_missed_for_callback if after_hours_only else call_mark_missed
     if dial_status in MISSED_DIAL_STATUSES:
-        call_mark_missed(call=call, reason=MISSED_DIAL_STATUSES[dial_status])
+        mark_missed(call=call, reason=MISSED_DIAL_STATUSES[dial_status])
         return True
     if call.accepted_by_staff:
         Call.objects.filter(pk=call.pk).update(answered_by=Call.AnsweredBy.STAFF)
         return False
-    call_mark_missed(call=call, reason=Call.MissedReason.NOT_ACCEPTED)
+    mark_missed(call=call, reason=Call.MissedReason.NOT_ACCEPTED)
     return True
+
+
+@transaction.atomic
+def call_mark_missed_for_callback(*, call: Call, reason: str) -> bool:
+    """A call the desk missed in business hours at a location the receptionist covers only after hours:
+    missed, answered by nobody, no text-back; a callback goes in the staff queue (not for a withheld
+    number, which can't be called, nor a blocked one). Only the first report counts."""
+    changed = Call.objects.filter(pk=call.pk, missed=False, accepted_by_staff=False).update(
+        missed=True, missed_reason=reason, missed_at=timezone.now(), answered_by=Call.AnsweredBy.NOBODY
+    )
+    if not changed or not call.from_phone or phone_is_blocked(practice=call.practice, phone=call.from_phone):
+        return bool(changed)
+    patient = call.patient or patient_get_or_create(practice=call.practice, phone=call.from_phone)[0]
+    why = Call.MissedReason(reason).label.lower()
+    callback_request(patient=patient, reason=f"Missed call while open ({why}): call them back.", once=True)
+    return True
+
+
+def call_answer_by_receptionist(*, call: Call) -> bool:
+    """Where the receptionist answers every call first: answered, not missed, so no text-back."""
+    return bool(
+        Call.objects.filter(pk=call.pk, missed=False, answered_by=Call.AnsweredBy.NOBODY).update(
+            answered_by=Call.AnsweredBy.RECEPTIONIST
+        )
+    )
 
 
 def call_accept_by_staff(*, parent_call_sid: str, dial_call_sid: str) -> bool:
@@ -147,9 +178,11 @@ def message_receive(
     body: str,
     channel: str,
     num_media: int = 0,
+    media: Sequence[IncomingMedia] = (),
     process: bool = True,
 ) -> Received:
     """Store an inbound message once per MessageSid, in its conversation, before anything acts on it.
+    Its pictures (`media`) are stored with it, in the same transaction, and fetched by a task.
 
     The processing is queued after commit, and only by the delivery that stored it: a repeated
     delivery (one after the other, or at the same moment) finds the row and does nothing more.
@@ -158,7 +191,7 @@ def message_receive(
     if existing:
         return Received(existing, False)
     phone = normalize_phone(from_raw)
-    patient = Patient.objects.filter(practice_id=number.practice_id, phone=phone).first()
+    patient = patient_for_phone(practice=number.practice_id, phone=phone)
     conversation, _ = Conversation.objects.get_or_create(
         practice_id=number.practice_id,
         phone=phone,
@@ -177,11 +210,12 @@ def message_receive(
                 body=body,
                 provider_sid=message_sid,
                 status="received",
-                num_media=num_media,
+                num_media=len(media) or num_media,
                 created_at=now,
             )
     except IntegrityError:
         return Received(Message.objects.get(provider_sid=message_sid), False)
+    media_store(message=message, media=media)
     Conversation.objects.filter(pk=conversation.pk).update(last_inbound_at=now)
     if process:
         transaction.on_commit(lambda: _dispatch_inbound(message.pk))
@@ -263,12 +297,16 @@ def inbound_process(*, message_id: int) -> str:
                 evidence=message.provider_sid or "",
             )
     cadence_stop(practice_id=practice.pk, phone=conversation.phone, reason="patient replied")
+    if media_acknowledge(message=message):
+        return "pictures without words: acknowledged"
     understanding = understand_for_practice(practice, message.body)
     Message.objects.filter(pk=message.pk).update(intent=understanding.intent, extracted=understanding.as_dict())
     if conversation.patient is None:
-        patient, _ = Patient.objects.get_or_create(practice=practice, phone=conversation.phone)
+        patient, _ = patient_get_or_create(practice=practice, phone=conversation.phone)  # linked numbers too
         Conversation.objects.filter(pk=conversation.pk).update(patient=patient)
         conversation.patient = patient
+    # The channel they answer on becomes their preferred one, unless they or staff chose one.
+    patient_channel_learn(patient=conversation.patient, channel=conversation.channel)
     if understanding.escalation:
         escalation = hand_off(message=message, understanding=understanding)
         return f"handed off: {escalation.category}"
@@ -277,8 +315,13 @@ def inbound_process(*, message_id: int) -> str:
     if conversation.channel == Channel.VOICE:
         return "answered on the call"
     conversation.refresh_from_db()
+    # A name and date of birth from a number we can't put a name to: staff confirm before any link.
+    claimed = identity_claim_receive(conversation=conversation, message=message)
+    if claimed and understanding.intent in ("greeting", "other"):
+        _reply(message, body=f"{claimed} How can I help you today?")
+        return "identity noted for staff"
     reply = respond(conversation=conversation, message=message, understanding=understanding)
-    _reply(message, body=reply.text, purpose=reply.purpose)
+    _reply(message, body=f"{claimed} {reply.text}" if claimed else reply.text, purpose=reply.purpose)
     return f"replied ({understanding.intent})"
 
 
@@ -325,7 +368,7 @@ def voice_turn(*, call: Call, speech: str) -> VoiceTurn:
     understanding = understand_for_practice(practice, speech)
     Message.objects.filter(pk=message.pk).update(intent=understanding.intent, extracted=understanding.as_dict())
     if conversation.patient is None:
-        patient, _ = Patient.objects.get_or_create(practice=practice, phone=conversation.phone)
+        patient, _ = patient_get_or_create(practice=practice, phone=conversation.phone)  # linked numbers too
         Conversation.objects.filter(pk=conversation.pk).update(patient=patient)
         conversation.patient = patient
     if understanding.escalation:

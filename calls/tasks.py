@@ -5,7 +5,7 @@ from django.utils import timezone
 from .messaging.services import outreach_release_stale, outreach_send
 from .models import Outreach
 
-__all__ = ["outreach_send", "inbound_process", "outreach_sweep"]
+__all__ = ["outreach_send", "inbound_process", "outreach_sweep", "media_fetch"]
 
 
 def inbound_process(message_id: int) -> str:
@@ -19,13 +19,24 @@ def inbound_process(message_id: int) -> str:
     return process(message_id=message_id)
 
 
+def media_fetch(media_id: int) -> str:
+    """Fetch a picture a patient texted into private storage (calls/media.py)."""
+    from .media import media_fetch as fetch
+
+    return fetch(media_id=media_id)
+
+
 def outreach_sweep() -> int:
     """Every minute: send what is due (follow-ups, deferred messages, anything a restart dropped), and
     retry inbound messages whose handling failed."""
     from .dead_letters import inbound_retry_sweep
+    from .media import media_retry_sweep
+    from .outreach.intake import intake_sweep
 
     inbound_retry_sweep()
+    media_retry_sweep()
     outreach_release_stale()
+    intake_sweep()  # new patients' intake links (bookings from the API) and reminders that are due
     due = list(
         Outreach.objects.filter(state=Outreach.State.PENDING, due_at__lte=timezone.now())
         .order_by("due_at")

@@ -12,6 +12,7 @@ urlpatterns = [
     path("webhooks/twilio/voice/gather/", views.voice_gather, name="twilio-voice-gather"),
     path("webhooks/twilio/voice/status/", views.voice_status, name="twilio-voice-status"),
     path("webhooks/twilio/voice/whisper/", views.voice_whisper, name="twilio-voice-whisper"),
+    path("webhooks/twilio/voice/callback/", views.voice_callback, name="twilio-voice-callback"),
     path("webhooks/twilio/voice/transfer-result/", views.voice_transfer_result, name="twilio-voice-transfer-result"),
     path("webhooks/twilio/sms/", views.sms_inbound, name="twilio-sms"),
     path("webhooks/twilio/sms/status/", views.sms_status, name="twilio-sms-status"),

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -127,6 +128,17 @@ class RoutingRule(models.Model):
         who = str(self.staff_member) if self.staff_member_id else self.get_role_display()
         return f"{self.get_category_display() or 'Any category'} -> {who}"
 
+    def clean(self) -> None:
+        errors = {}
+        for name in ("location", "service", "staff_member", "fallback"):
+            row = getattr(self, name) if getattr(self, f"{name}_id") else None
+            if row is not None and row.practice_id != self.practice_id:
+                errors[name] = "This belongs to another practice."
+        if not self.role and not self.staff_member_id:
+            errors["role"] = "Choose a role or name one person."
+        if errors:
+            raise ValidationError(errors)
+
 
 class DutyShift(models.Model):
     """When a staff member is on duty for routed escalations (in the location's time, or the practice's
@@ -156,3 +168,9 @@ class DutyShift(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.starts_at:%H:%M}-{self.ends_at:%H:%M}"
+
+    def clean(self) -> None:
+        if self.location_id and self.staff_member_id and self.location.practice_id != self.staff_member.practice_id:
+            raise ValidationError({"location": "This location belongs to another practice."})
+        if self.starts_at and self.ends_at and self.starts_at >= self.ends_at:
+            raise ValidationError({"ends_at": "A shift ends after it starts (split a shift that runs past midnight)."})

@@ -6,6 +6,7 @@ from django.utils import timezone
 from practices.models import Patient, Practice
 
 from .models import SLA, Escalation
+from .routing import route
 from .rules import PRIORITY, Category
 
 SUMMARY_FIELDS = [
@@ -59,7 +60,7 @@ def escalation_open(
                 existing.summary["exact_words"] = f"{words}\n{summary['exact_words']}".strip()
                 existing.save(update_fields=["summary"])
             return existing, False
-    escalation = Escalation.objects.create(
+    escalation = Escalation(
         practice=practice,
         patient=patient,
         conversation=conversation,
@@ -71,6 +72,9 @@ def escalation_open(
         sla_due_at=now + SLA[category],
         created_at=now,
     )
+    routing = route(escalation=escalation, at=now)  # who gets it first (escalations/routing.py)
+    escalation.routed_to, escalation.routing_note = routing.staff_member, routing.note
+    escalation.save(force_insert=True)
     return escalation, True
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -288,6 +289,17 @@ else:
 if _bool("Q_SYNC", False):
     Q_CLUSTER["sync"] = True
 
+# The cache holds throttles (bad intake links) and short calendar holds: shared by every process
+# through Redis when it is there, per process otherwise.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "medspa",
+        }
+    }
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -325,6 +337,20 @@ LOGGING = {
         "twilio.http_client": {"level": "WARNING"},
     },
 }
+
+# Connected calendars (CalDAV). App passwords are stored encrypted with CALENDAR_ENCRYPTION_KEY (Fernet keys,
+# comma-separated, the first encrypts), or with a key derived from SECRET_KEY when it is not set (booking/crypto.py).
+CALENDAR_ENCRYPTION_KEYS = env.list("CALENDAR_ENCRYPTION_KEY", default=[])
+for _key in CALENDAR_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            "CALENDAR_ENCRYPTION_KEY must be Fernet keys (32 url-safe base64 bytes each), comma-separated; "
+            "make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+        ) from None
+# Seconds to wait for a calendar server: a booking re-checks the calendar before it books, so keep it short.
+CALDAV_TIMEOUT_SECONDS = _int("CALDAV_TIMEOUT_SECONDS", 5, minimum=1)
 
 # Demo conveniences (the patient simulator) are on in development and off in production.
 DEMO_MODE = _bool("DEMO_MODE", DEBUG)

@@ -8,6 +8,13 @@ SCHEDULES = [
     # Hourly, so that each practice's patients move on cadence/due/late soon after their local midnight.
     {"func": "booking.tasks.series_sweep_all", "name": "series-sweep", "schedule_type": Schedule.HOURLY},
     {"func": "calls.tasks.series_prompts_all", "name": "series-prompts", "schedule_type": Schedule.HOURLY},
+    # Connected calendars (CalDAV): read what changed, write our visits. One task per connection.
+    {
+        "func": "booking.tasks.calendar_sync_all",
+        "name": "calendar-sync",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
     # Each practice's analytics rollups, once a day soon after its local midnight.
     {"func": "analytics.tasks.rollups_nightly", "name": "analytics-rollups", "schedule_type": Schedule.HOURLY},
     # Erase conversations older than each practice's retention period.

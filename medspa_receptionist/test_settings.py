@@ -24,3 +24,5 @@ ALLOWED_HOSTS = ["*"]
 WHITENOISE_AUTOREFRESH = True
 # The test client speaks plain HTTP; production redirects to HTTPS (checked by `check --deploy` in CI).
 SECURE_SSL_REDIRECT = False
+# Each test run keeps its own cache, whatever REDIS_URL the shell has.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

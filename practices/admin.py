@@ -16,6 +16,7 @@ from .models import (
     Closure,
     ConsentEvent,
     ContactConsent,
+    IntakeAcknowledgement,
     Location,
     Membership,
     MessageTemplate,
@@ -47,9 +48,11 @@ class PracticeAdmin(PracticeScopedAdmin):
     fieldsets = [
         (None, {"fields": ["name", "brand_name", "slug", "time_zone", "is_active"]}),
         ("Contact", {"fields": ["contact_phone", "contact_email", "website"]}),
-        ("Messaging", {"fields": ["quiet_hours_start", "quiet_hours_end"]}),
+        ("Messaging", {"fields": ["quiet_hours_start", "quiet_hours_end", "voice_callbacks"]}),
         ("Booking", {"fields": ["min_notice_minutes", "booking_horizon_days", "slot_step_minutes"]}),
+        ("New patient intake", {"fields": ["intake_reminder_hours"]}),
         ("Reporting and retention", {"fields": ["average_visit_value", "retention_days"]}),
+        ("Escalation routing", {"fields": ["routing_fallback"]}),
     ]
 
     def has_add_permission(self, request):
@@ -73,8 +76,8 @@ class BusinessHoursInline(PracticeScopedTabularInline):
 
 @admin.register(Location)
 class LocationAdmin(PracticeScopedAdmin):
-    list_display = ["name", "practice", "time_zone", "phone", "is_active"]
-    list_filter = ["is_active", "time_zone"]
+    list_display = ["name", "practice", "time_zone", "phone", "coverage_mode", "is_active"]
+    list_filter = ["is_active", "time_zone", "coverage_mode"]
     search_fields = ["name", "address"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [BusinessHoursInline]
@@ -115,7 +118,17 @@ class ServiceAdmin(PracticeScopedAdmin):
     prepopulated_fields = {"slug": ["name"]}
     fieldsets = [
         (None, {"fields": ["name", "slug", "category", "description", "is_active"]}),
-        ("Scheduling", {"fields": ["duration_minutes", "buffer_after_minutes", "consultation_required_for_new"]}),
+        (
+            "Scheduling",
+            {
+                "fields": [
+                    "duration_minutes",
+                    "buffer_after_minutes",
+                    "consultation_required_for_new",
+                    "return_interval_days",
+                ]
+            },
+        ),
         ("Published price", {"fields": ["price_min", "price_max", "price_unit"]}),
         ("How patients say it", {"fields": ["synonyms"]}),
         ("Instructions", {"fields": ["prep_instructions", "aftercare_instructions", "contraindication_cues"]}),
@@ -204,6 +217,12 @@ class PatientAdmin(PracticeScopedAdmin):
     autocomplete_fields = ["home_location"]
     inlines = [MembershipInline]
     list_select_related = ["home_location"]
+    readonly_fields = ["preferred_channel_set_by"]
+
+    def save_model(self, request, obj, form, change):
+        if "preferred_channel" in form.changed_data:
+            obj.preferred_channel_set_by = Patient.ChannelSetBy.STAFF  # learning never overrides a staff choice
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Membership)
@@ -280,6 +299,17 @@ class ConsentEventAdmin(PracticeScopedAdmin):
         )
         obj.pk = event.pk
         obj._state.adding = False
+
+
+@admin.register(IntakeAcknowledgement)
+class IntakeAcknowledgementAdmin(PracticeScopedAdmin):
+    """What a new patient must read and tick on the intake form (each one is required)."""
+
+    list_display = ["title", "order", "is_active"]
+    list_filter = ["is_active"]
+    list_editable = ["order", "is_active"]
+    search_fields = ["title", "text"]
+    ordering = ["order", "pk"]
 
 
 @admin.register(AuditEvent)

@@ -104,6 +104,7 @@ PATIENT_DATA = {
     "booking.seriesenrollment",
     "booking.followuptask",
     "booking.waitlistentry",
+    "booking.intakeform",
     "calls.call",
     "calls.conversation",
     "calls.message",

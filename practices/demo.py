@@ -17,6 +17,7 @@ from .models import (
     BusinessHours,
     Campaign,
     Closure,
+    IntakeAcknowledgement,
     Location,
     Membership,
     Patient,
@@ -58,7 +59,13 @@ class DemoLogin:
 DEMO_LOGINS = [
     DemoLogin("frontdesk", "glow-frontdesk-demo", StaffMember.Role.FRONT_DESK),
     DemoLogin("manager", "glow-manager-demo", StaffMember.Role.MANAGER),
+    DemoLogin("nurse", "glow-nurse-demo", StaffMember.Role.CLINICAL),
 ]
+
+# Usual days until the next visit, offered at checkout for services outside a series.
+RETURN_INTERVALS = {"botox": 90, "dysport": 90, "lip-filler": 180, "cheek-filler": 270, "hydrafacial": 30}
+# The nurse takes warm transfers of clinical questions on this (fictional) line.
+STAFF_PHONES = {"nurse": "+12125550150"}
 
 # What a typical visit brings in, for revenue figures (tox is priced per unit, so it needs one).
 VISIT_VALUES = {
@@ -350,6 +357,25 @@ APPROVED_ANSWERS = [
     ),
 ]
 
+# What a new patient ticks on the intake form (booking/intake.py), in this order.
+INTAKE_ACKNOWLEDGEMENTS = [
+    (
+        "Consent to treatment",
+        "I agree to the treatment my provider recommends after we talk through its benefits, risks and "
+        "alternatives, and I will tell them about any change in my health before it starts.",
+    ),
+    (
+        "Photos",
+        "Before-and-after photos are part of my medical record. They are never shared or posted without my "
+        "separate written consent.",
+    ),
+    (
+        "Cancellation policy",
+        "I will give at least 24 hours' notice to cancel or move a visit; a late cancellation or missed visit may "
+        "carry a $50 fee.",
+    ),
+]
+
 
 def _t(text: str) -> time:
     return datetime.strptime(text, "%H:%M").time()
@@ -401,6 +427,8 @@ def seed_demo() -> Practice:
                 "phone": "+14805550123",
                 "parking": "Free parking in front of the building.",
             },
+            # A gradual rollout: Scottsdale's desk answers its own calls in business hours.
+            create_only={"coverage_mode": Location.Coverage.AFTER_HOURS},
         )[0],
     }
     for slug, intervals in HOURS.items():
@@ -439,6 +467,7 @@ def seed_demo() -> Practice:
                 "price_max": Decimal(high),
                 "price_unit": unit,
                 "visit_value": Decimal(VISIT_VALUES[slug]),
+                "return_interval_days": RETURN_INTERVALS.get(slug),
                 "consultation_required_for_new": consult,
                 "synonyms": synonyms,
                 "prep_instructions": prep,
@@ -488,6 +517,9 @@ def seed_demo() -> Practice:
             topic=topic,
             defaults={"title": title, "phrasings": phrasings, "answer": answer},
         )
+
+    for order, (title, text) in enumerate(INTAKE_ACKNOWLEDGEMENTS):
+        upsert(IntakeAcknowledgement, practice=practice, title=title, defaults={"text": text, "order": order})
 
     campaign_day = today + timedelta(days=18)
     campaign, _ = upsert(
@@ -567,7 +599,7 @@ def seed_demo() -> Practice:
     )
 
     User = get_user_model()
-    names = {"frontdesk": ("Riley", "Front Desk"), "manager": ("Morgan", "Manager")}
+    names = {"frontdesk": ("Riley", "Front Desk"), "manager": ("Morgan", "Manager"), "nurse": ("Kim", "Nurse Injector")}
     for login in DEMO_LOGINS:
         user, created = User.objects.get_or_create(username=login.username)
         user.first_name, user.last_name = names[login.username]
@@ -576,7 +608,14 @@ def seed_demo() -> Practice:
             user.set_password(login.password)
         user.save()
         staff, _ = upsert(
-            StaffMember, user=user, defaults={"practice": practice, "role": login.role, "email": user.email}
+            StaffMember,
+            user=user,
+            defaults={
+                "practice": practice,
+                "role": login.role,
+                "email": user.email,
+                "phone": STAFF_PHONES.get(login.username, ""),
+            },
         )
         staff_member_sync_access(staff)
 

@@ -12,6 +12,10 @@ DEFAULTS: dict[str, str] = {
     "missed_call_textback": (
         "Hi, this is {brand}! Sorry we missed your call. What treatment can we help you with today?"
     ),
+    # A caller we know by name: their first name only, the rest waits until they answer.
+    "missed_call_textback_known": (
+        "Hi {first_name}, this is {brand}! Sorry we missed your call. How can we help you today?"
+    ),
     "missed_call_upcoming_visit": (
         "Hi {first_name}, this is {brand}. Sorry we missed your call! You're booked for {service} on {when}. "
         "Reply C to cancel or R to reschedule, or tell us how we can help."
@@ -33,6 +37,14 @@ DEFAULTS: dict[str, str] = {
         "{brand} reminder: {service} on {when} at {location}. Reply Y to confirm, R to reschedule, C to cancel."
     ),
     "reminder_2h": "{brand}: see you at {when_time} for {service} at {location}. Reply R to reschedule, C to cancel.",
+    "intake_link": (
+        "Welcome to {brand}! Before your first visit on {when}, please fill in our short new patient form "
+        "(about 5 minutes): {link} The link is just for you."
+    ),
+    "intake_reminder": (
+        "{brand} reminder: please fill in your new patient form before your visit on {when}. It takes about "
+        "5 minutes: {link}"
+    ),
     "emergency_reply": (
         "{brand}: if you have trouble breathing or swallowing, call 911 or go to the nearest emergency room now. "
         "We've alerted our clinical team and someone will call you right away."

@@ -82,6 +82,10 @@ class Practice(models.Model):
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
 
+    def clean(self) -> None:
+        if self.routing_fallback_id and self.routing_fallback.practice_id != self.pk:
+            raise ValidationError({"routing_fallback": "This person works for another practice."})
+
 
 class Location(models.Model):
     class Coverage(models.TextChoices):

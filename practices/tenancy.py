@@ -36,7 +36,8 @@ def practice_lookup(model) -> str:
     if model is get_user_model():
         return "staff_member__practice"
     names = {field.name for field in model._meta.get_fields()}
-    for path in ("practice", "location__practice", "provider__practice", "patient__practice"):
+    # A staff member's duty shift may have no location: its person says whose it is.
+    for path in ("practice", "staff_member__practice", "location__practice", "provider__practice", "patient__practice"):
         if path.split("__")[0] in names:
             return path
     raise LookupError(f"{model.__name__} has no path to a practice.")

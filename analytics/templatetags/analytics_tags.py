@@ -28,6 +28,12 @@ def percent(value) -> str:
 
 
 @register.filter
+def number(value) -> str:
+    """A count, mean or median as it is (4, 4.5); an em dash when there is nothing to show."""
+    return "—" if value is None else f"{value:g}"
+
+
+@register.filter
 def money(value) -> str:
     return "—" if value is None else f"${value:,.0f}"
 

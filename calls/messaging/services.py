@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from escalations.routing import wider_alert_not_needed
 from practices.models import ConsentEvent, ContactConsent, Practice
 from practices.selectors import message_text, phone_is_blocked
 from practices.services import consent_record
@@ -23,6 +24,8 @@ CLAIM_EXPIRES = timedelta(minutes=5)
 # Messages that must reach an opted-out number exactly once: the confirmation of the opt-out itself,
 # and answers to HELP, which carriers require.
 ALLOWED_WHEN_OPTED_OUT = {"opt_out_confirmation", "help_reply"}
+# The purpose of a delayed staff alert, followed by the escalation's id: not sent once it is claimed.
+ESCALATION_ALERT = "escalation:"
 
 
 def outreach_queue(**fields) -> Outreach:
@@ -134,6 +137,13 @@ def outreach_send(outreach_id: int) -> str:
     outreach = Outreach.objects.select_related("practice", "patient", "location", "call").get(pk=outreach_id)
     now = timezone.now()
 
+    if outreach.kind == Outreach.Kind.CALLBACK:
+        return _place_callback(outreach, now)
+    if outreach.kind == Outreach.Kind.STAFF_ALERT and outreach.purpose.startswith(ESCALATION_ALERT):
+        reason = wider_alert_not_needed(escalation_id=int(outreach.purpose.removeprefix(ESCALATION_ALERT)))
+        if reason:
+            _finish(outreach, Outreach.State.SKIPPED, reason)
+            return "skipped"
     if outreach.kind == Outreach.Kind.FOLLOW_UP:
         from ..outreach.cadence import not_before, stop_reason
 
@@ -146,7 +156,14 @@ def outreach_send(outreach_id: int) -> str:
             _finish(outreach, Outreach.State.PENDING, "waits for the text-back", due_at=earliest)
             return "deferred"
     visit_starts = None
-    if outreach.kind == Outreach.Kind.REMINDER and outreach.appointment_id:
+    if outreach.kind == Outreach.Kind.INTAKE:
+        from ..outreach.intake import intake_stop_reason
+
+        reason = intake_stop_reason(outreach)
+        if reason:
+            _finish(outreach, Outreach.State.CANCELLED, reason)
+            return "cancelled"
+    if outreach.kind in (Outreach.Kind.REMINDER, Outreach.Kind.INTAKE) and outreach.appointment_id:
         from booking.models import Appointment
 
         status, visit_starts = Appointment.objects.filter(pk=outreach.appointment_id).values_list(
@@ -271,6 +288,53 @@ def _send_failed(outreach: Outreach, message: Message, exc: SendError) -> str:
 
 
 _UNREACHABLE = {"30003": "unreachable", "30005": "unknown number", "30006": "a landline"}
+
+
+def _place_callback(outreach: Outreach, now) -> str:
+    """An automated voice callback (calls/outreach/callback.py decides whether and when), placed through
+    the backend to our own voice flow. Tried once: a call that failed half-way may have rung."""
+    from django.urls import reverse
+
+    from ..models import Call
+    from ..outreach.callback import callback_call_start, callback_stop_reason, callback_when
+
+    reason = callback_stop_reason(outreach)
+    if reason:
+        _finish(outreach, Outreach.State.CANCELLED, reason)
+        return "cancelled"
+    refusal = _consent_refuses(outreach)
+    if refusal:
+        _finish(outreach, Outreach.State.SKIPPED, refusal)
+        return "skipped"
+    when = callback_when(outreach, now=now)
+    if when is None:
+        _finish(outreach, Outreach.State.SKIPPED, "no allowed time within a day of the missed call")
+        return "skipped"
+    if when > now:
+        _finish(outreach, Outreach.State.PENDING, "waiting for allowed hours", due_at=when)
+        return "deferred"
+    call = callback_call_start(outreach=outreach)
+    if call is None:
+        _finish(outreach, Outreach.State.FAILED, "an earlier try may have placed it")
+        return "failed"
+    placeholder = call.call_sid
+    try:
+        placed = get_backend().place_call(
+            to=outreach.phone,
+            from_=call.phone_number.number,
+            url=f"{settings.PUBLIC_BASE_URL}{reverse('twilio-voice-callback')}?call={call.pk}",
+            status_callback=f"{settings.PUBLIC_BASE_URL}{reverse('twilio-voice-status')}",
+        )
+    except SendError as exc:
+        Call.objects.filter(pk=call.pk).update(status="failed")
+        logger.warning("callback %s failed with code %s", outreach.pk, exc.code or "-")
+        _finish(outreach, Outreach.State.FAILED, str(exc), attempts=outreach.attempts + 1)
+        return "failed"
+    # Our voice flow may already have stamped Twilio's CallSid (the patient answered quickly).
+    Call.objects.filter(pk=call.pk, call_sid=placeholder).update(call_sid=placed.provider_sid)
+    _finish(outreach, Outreach.State.SENT, attempts=outreach.attempts + 1)
+    logger.info("callback %s placed as call %s", outreach.pk, call.pk)
+    return "sent"
 
 
 def staff_callback(*, outreach: Outreach, reason: str):

@@ -8,7 +8,9 @@ from django.db.models import Q
 from booking.models import Appointment
 from practices.models import ContactConsent
 
+from ..messaging.channels import has_chosen_channel, reachable_on
 from ..models import Call, Channel, Conversation, Message, Outreach
+from .callback import callback_for
 
 STEPS = [(1, timedelta(minutes=5)), (2, timedelta(minutes=30)), (3, timedelta(hours=2)), (4, timedelta(hours=24))]
 
@@ -26,7 +28,14 @@ def follow_ups_for(*, call: Call, location, patient) -> list[Outreach]:
     consent = ContactConsent.objects.filter(practice_id=call.practice_id, phone=call.from_phone).first()
     whatsapp = bool(consent and consent.whatsapp_opted_in)
     email = patient.email if patient else ""
-    return [
+    # A patient whose channel we know (learned from their replies, or chosen) gets every step on it, where
+    # they can be reached there (else SMS); for anyone else the steps rotate.
+    preferred = None
+    if has_chosen_channel(patient):
+        preferred = reachable_on(
+            patient=patient, phone=call.from_phone, channel=patient.preferred_channel, consent=consent
+        ).channel
+    follow_ups = [
         Outreach(
             practice_id=call.practice_id,
             kind=Outreach.Kind.FOLLOW_UP,
@@ -36,12 +45,15 @@ def follow_ups_for(*, call: Call, location, patient) -> list[Outreach]:
             email=email,
             patient=patient,
             location=location,
-            channel=channel_for_step(step, email=email, whatsapp=whatsapp),
+            channel=preferred or channel_for_step(step, email=email, whatsapp=whatsapp),
             template_key="follow_up",
             due_at=call.missed_at + delay,
         )
         for step, delay in STEPS
     ]
+    # The practice's automated voice callback, an hour in, where it is turned on (calls/outreach/callback.py).
+    callback = callback_for(call=call, location=location, patient=patient)
+    return follow_ups + ([callback] if callback else [])
 
 
 def not_before(outreach: Outreach) -> datetime | None:
@@ -97,7 +109,11 @@ def stop_reason(outreach: Outreach) -> str:
 
 
 def cadence_stop(*, practice_id: int, phone: str, reason: str) -> int:
-    """Stop every pending follow-up to `phone` now (they would be stopped at send time anyway)."""
+    """Stop every pending follow-up (and voice callback) to `phone` now (they would be stopped at send
+    time anyway)."""
     return Outreach.objects.filter(
-        practice_id=practice_id, phone=phone, kind=Outreach.Kind.FOLLOW_UP, state=Outreach.State.PENDING
+        practice_id=practice_id,
+        phone=phone,
+        kind__in=[Outreach.Kind.FOLLOW_UP, Outreach.Kind.CALLBACK],
+        state=Outreach.State.PENDING,
     ).update(state=Outreach.State.CANCELLED, state_reason=reason[:120])

@@ -7,8 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from booking.models import Appointment
-from practices.models import Patient
-from practices.selectors import message_text, phone_is_blocked, phone_is_opted_out
+from practices.selectors import message_text, patient_for_phone, phone_is_blocked, phone_is_opted_out
 
 from ..messaging.services import outreach_queue
 from ..models import Call, Message, Outreach
@@ -79,7 +78,7 @@ def text_back_for_missed_call(*, call: Call) -> Outreach:
     if _recently_in_touch(call):
         return _skip(call, "in touch in the last day")
 
-    patient = call.patient or Patient.objects.filter(practice_id=call.practice_id, phone=call.from_phone).first()
+    patient = call.patient or patient_for_phone(practice=call.practice_id, phone=call.from_phone)
     upcoming = None
     if patient is not None:
         upcoming = (
@@ -111,6 +110,8 @@ def text_back_for_missed_call(*, call: Call) -> Outreach:
             service=upcoming.service.name,
             when=upcoming.local_start.strftime("%a %b %-d at %-I:%M %p"),
         )
+    elif patient is not None and patient.first_name:
+        fields["template_key"] = "missed_call_textback_known"  # greeted by first name, at send time
     else:
         fields["template_key"] = "missed_call_textback"
     try:

@@ -25,14 +25,20 @@ from booking.selectors import first_choices, service_to_offer
 from practices.models import ApprovedAnswer, Campaign, Location, Membership, Patient, Provider, Service
 from practices.selectors import message_text
 
+from ..messaging.channels import preferred_route
 from ..messaging.services import outreach_to_patient
 from ..models import Conversation, Message, Outreach
+from ..outreach.intake import intake_invite
+from ..outreach.series import series_dialogue
+from . import history
 from .understanding import Understanding
 
 MAX_QUESTIONS = 4
 SEARCH_DAYS = 30
 # The kind of the message that offers real open times: the lead answered enough to book (qualified).
 TIMES_OFFERED = "times_offered"
+# The kind of a reply in the practice's approved wording (analytics counts the approved-answer rate).
+APPROVED_ANSWER = "approved_answer"
 
 
 @dataclass
@@ -147,7 +153,7 @@ def _membership_reply(conversation: Conversation) -> Reply:
         parts.append(rules.answer)
     if not parts:
         return _staff_question(conversation, "Membership question")
-    return Reply(" ".join(parts))
+    return Reply(" ".join(parts), purpose=APPROVED_ANSWER if rules else "")
 
 
 def _event_reply(conversation: Conversation) -> Reply:
@@ -337,12 +343,17 @@ def _offer(conversation: Conversation, *, reschedule: Appointment | None = None)
 
 
 def _reminders(appointment: Appointment, conversation: Conversation) -> None:
+    # By the patient's preferred channel where they can be reached on it (messaging/channels.py), else SMS;
+    # sending puts it in their thread on that channel.
+    route = preferred_route(patient=appointment.patient, phone=conversation.phone)
     for key, before in (("reminder_48h", timedelta(hours=48)), ("reminder_2h", timedelta(hours=2))):
         due = appointment.starts_at - before
         if due <= timezone.now():
             continue
         outreach_to_patient(
             conversation=conversation,
+            channel=route.channel,
+            email=route.email,
             kind=Outreach.Kind.REMINDER,
             automated=True,
             patient=appointment.patient,
@@ -417,21 +428,13 @@ def _book_choice(conversation: Conversation, choice: int, source: str) -> Reply:
     conversation.context.update({"offered": [], "rescheduling": None, "appointment": appointment.pk})
     _save(conversation, state=Conversation.State.BOOKED)
     _reminders(appointment, conversation)
+    intake_invite(appointment=appointment)  # a new patient's form link, a minute after the confirmation
     return Reply(_confirmation(appointment), done=True)
 
 
 def _upcoming(conversation: Conversation) -> Appointment | None:
-    return (
-        Appointment.objects.filter(
-            patient__practice_id=conversation.practice_id,
-            patient__phone=conversation.phone,
-            status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
-            starts_at__gte=timezone.now(),
-        )
-        .select_related("service", "location", "practice")
-        .order_by("starts_at")
-        .first()
-    )
+    # The thread's patient's: a number staff linked finds its patient's visits, an unlinked one only its own.
+    return history.upcoming_visit(_patient(conversation))
 
 
 def _cancel(conversation: Conversation) -> Reply:
@@ -481,12 +484,167 @@ def _not_ready(conversation: Conversation) -> Reply:
     return Reply("No problem! We'll check back in a couple of weeks. Reply anytime when you're ready.")
 
 
+# A patient we know: pick up from their history instead of starting from zero. Only the thread's own
+# patient counts (a number staff have not linked is its own record), and every time comes from the engine.
+
+KEEP_VISIT = re.compile(
+    r"\b(keep|keeping|that\s+works|sounds\s+good|still\s+(on|good|coming)|i'?ll\s+be\s+there|all\s+good|fine|"
+    r"perfect|great|ok|okay|sure|yes|yep|yeah|si)\b"
+)
+SOMETHING_ELSE = re.compile(r"\b(something\s+else|else|other|no|nope|nah|not\s+that|question)\b")
+SAME_AGAIN = re.compile(r"\b(yes|yep|yeah|y|sure|ok|okay|please|same|again|sounds\s+good|perfect|great|si)\b")
+
+
+def _hello(conversation: Conversation) -> str:
+    first_name = conversation.patient.first_name if conversation.patient_id else ""
+    return f"Hi {first_name}!" if first_name else "Hi!"
+
+
+def _series_due_text(enrollment: SeriesEnrollment, today: date) -> str:
+    if today > enrollment.next_due_until:
+        return f"was due by {enrollment.next_due_until:%b %-d}"
+    return f"is due between {enrollment.next_due_from:%b %-d} and {enrollment.next_due_until:%b %-d}"
+
+
+def _opener(conversation: Conversation, intent: str) -> Reply | None:
+    """A known patient opening a thread with a hello (or words we can't place): their next visit, else a
+    series visit that is due (with real times), else their last treatment. Once per thread opening."""
+    state = conversation.state
+    fresh = state == Conversation.State.GREETING or (
+        intent == "greeting" and state in (Conversation.State.BOOKED, Conversation.State.CLOSED)
+    )
+    if not fresh or conversation.context.get("opened") or conversation.patient_id is None:
+        return None
+    patient = conversation.patient
+    visit = history.upcoming_visit(patient)
+    enrollment = history.due_series(patient) if visit is None else None
+    service = history.last_service(patient) if visit is None and enrollment is None else None
+    if visit is None and enrollment is None and service is None:
+        return None
+    if state != Conversation.State.GREETING:
+        conversation.context = {}  # a new visit's dialogue, not the last one's
+    hello = _hello(conversation)
+    if visit is not None:
+        conversation.context.update({"opened": True, "pending_question": "visit", "visit": visit.pk})
+        _save(conversation, state=Conversation.State.GREETING)
+        return Reply(
+            f"{hello} I see you're booked for {visit.service.name} on {_when(visit.local_start)}. Do you want "
+            "to keep it, move it, or something else?"
+        )
+    if enrollment is not None:
+        conversation.context = {**series_dialogue(enrollment), "opened": True}
+        _save(conversation, state=Conversation.State.QUALIFYING)
+        offer = _offer(conversation)
+        today = timezone.localdate(timezone=conversation.practice.zone)
+        due = _series_due_text(enrollment, today)
+        return Reply(
+            f"{hello} Your next {enrollment.template.service.name} visit {due}. {offer.text}", purpose=offer.purpose
+        )
+    conversation.context.update({"opened": True, "pending_question": "same_again", "same_again": service.slug})
+    _save(conversation, state=Conversation.State.GREETING)
+    return Reply(
+        f"{hello} Welcome back to {conversation.practice.brand_name}. Would you like to book another "
+        f"{service.name}, or is it something else?"
+    )
+
+
+def _answer_history_question(conversation: Conversation, understanding: Understanding, text: str) -> Reply | None:
+    """An answer to what the opener asked: keep the visit (confirmed), the same treatment again, or
+    something else. Anything else (move it, cancel, a new treatment) goes on to the usual handling."""
+    pending = conversation.context.get("pending_question")
+    intent = understanding.intent
+    lowered = text.lower()
+    if pending == "visit" and intent in ("confirm", "other", "greeting"):
+        keep = "keep" in lowered or (KEEP_VISIT.search(lowered) and not SOMETHING_ELSE.search(lowered))
+        if intent == "confirm" or keep:
+            conversation.context.pop("pending_question")
+            _save(conversation)
+            return _confirm(conversation)
+        if SOMETHING_ELSE.search(lowered):
+            conversation.context.pop("pending_question")
+            _save(conversation)
+            return Reply("Sure! What can I help you with? I can book a treatment or answer a question.")
+    if pending == "same_again" and not understanding.service and intent in ("confirm", "other", "book"):
+        glow = conversation.context.setdefault("glow", {})
+        if SOMETHING_ELSE.search(lowered):
+            conversation.context.pop("pending_question")
+        elif intent == "confirm" or SAME_AGAIN.search(lowered):
+            conversation.context.pop("pending_question")
+            glow.update({"service": conversation.context["same_again"], "new_patient": False})
+            conversation.context.setdefault("scores", {}).update({"goals": 5, "openness": 5})
+        else:
+            return None
+        question = _next_question(conversation)
+        if question:
+            _save(conversation, state=Conversation.State.QUALIFYING)
+            return Reply(question)
+        return _offer(conversation)
+    return None
+
+
+def _assume_from_history(conversation: Conversation) -> str:
+    """ "I want to book again" without naming a treatment: assume the series that is due, else the last
+    treatment, and say so, so the patient can correct it. Returns what to say first, or ""."""
+    glow = conversation.context.setdefault("glow", {})
+    if "service" in glow or glow.get("new_patient") is True:
+        return ""
+    patient = conversation.patient
+    enrollment = history.due_series(patient)
+    if enrollment is not None:
+        series = series_dialogue(enrollment)
+        glow.update({"service": series["glow"]["service"], "new_patient": False})
+        glow.setdefault("times", series["glow"]["times"])
+        conversation.context["series"] = enrollment.pk
+        conversation.context.setdefault("scores", {}).update({"goals": 5, "openness": 5})
+        today = timezone.localdate(timezone=conversation.practice.zone)
+        due = _series_due_text(enrollment, today)
+        return f"Your next {enrollment.template.service.name} visit {due}, so I'll look for that. "
+    service = history.last_service(patient)
+    if service is None:
+        return ""
+    glow.update({"service": service.slug, "new_patient": False})
+    conversation.context.setdefault("scores", {}).update({"goals": 5, "openness": 5})
+    return f"I'll look for {service.name} again, like last time (just say if you'd like something else). "
+
+
+def _resume(conversation: Conversation, understanding: Understanding) -> Reply | None:
+    """A hello in the middle of a dialogue (back after a while, or just "hi"): pick up where it stopped,
+    asking the pending question again, or offering times afresh from the engine."""
+    if understanding.intent != "greeting" or conversation.state not in (
+        Conversation.State.QUALIFYING,
+        Conversation.State.OFFERING,
+    ):
+        return None
+    first_name = conversation.patient.first_name if conversation.patient_id else ""
+    hello = f"Welcome back, {first_name}!" if first_name else "Welcome back!"
+    slug = conversation.context.get("glow", {}).get("service")
+    service = Service.objects.filter(practice_id=conversation.practice_id, slug=slug or "").first()
+    about = f" We were finding you a time for {service.name}." if service else ""
+    if conversation.state == Conversation.State.QUALIFYING:
+        pending = conversation.context.get("pending_question")
+        asked = conversation.context.setdefault("asked", [])
+        if pending in asked:
+            asked.remove(pending)  # so that it is asked again
+        question = _next_question(conversation)
+        if question:
+            _save(conversation)
+            return Reply(f"{hello}{about} {question}")
+    rescheduling = conversation.context.get("rescheduling")
+    appointment = Appointment.objects.filter(pk=rescheduling, practice_id=conversation.practice_id).first()
+    offer = _offer(conversation, reschedule=appointment if rescheduling else None)
+    return Reply(f"{hello}{about} {offer.text}", purpose=offer.purpose)
+
+
 def respond(
     *, conversation: Conversation, message: Message, understanding: Understanding, source: str = Appointment.Source.SMS
 ) -> Reply:
     """The receptionist's next words (and the booking, cancel or confirm behind them)."""
     intent = understanding.intent
     practice = conversation.practice
+    if history.left_long_ago(conversation, before=message):
+        # Times offered and questions half-answered more than a week ago are stale: start over.
+        conversation.context = {}
+        _save(conversation, state=Conversation.State.GREETING)
     if conversation.context.get("series") and NOT_READY.search(message.body.lower()):
         return _not_ready(conversation)
     offered = [datetime.fromisoformat(slot["start"]) for slot in conversation.context.get("offered") or []]
@@ -507,6 +665,11 @@ def respond(
         rescheduling = conversation.context.get("rescheduling")
         appointment = Appointment.objects.filter(pk=rescheduling).first() if rescheduling else None
         return _offer(conversation, reschedule=appointment)
+    picked_up = _resume(conversation, understanding) or _answer_history_question(
+        conversation, understanding, message.body
+    )
+    if picked_up is not None:
+        return picked_up
 
     _answer_pending(conversation, understanding, message.body)
     _remember(conversation, understanding)
@@ -532,8 +695,12 @@ def respond(
     if intent == "question":
         answer = _approved_answer(conversation, message.body)
         if answer:
-            return Reply(answer.answer)
+            return Reply(answer.answer, purpose=APPROVED_ANSWER)
         return _staff_question(conversation, "Question for staff (see the conversation)")
+    if intent in ("greeting", "other") and not changes_search:
+        opener = _opener(conversation, intent)
+        if opener is not None:
+            return opener
     if intent == "greeting" and conversation.state == Conversation.State.GREETING:
         return Reply(
             f"Hi! This is {practice.brand_name}'s automated assistant. Are you looking to book a "
@@ -546,9 +713,11 @@ def respond(
     )
     if wants_to_book or (conversation.state == Conversation.State.GREETING and service is not None):
         conversation.context["misses"] = 0
+        assumed = _assume_from_history(conversation) if intent == "book" else ""
         question = _next_question(conversation)
         if question:
             _save(conversation, state=Conversation.State.QUALIFYING)
-            return Reply(question)
-        return _offer(conversation)
+            return Reply(assumed + question)
+        offer = _offer(conversation)
+        return Reply(assumed + offer.text, purpose=offer.purpose) if assumed else offer
     return _misunderstood(conversation)

@@ -3,11 +3,13 @@
 import logging
 
 from escalations.models import Escalation
+from escalations.routing import alert_grace, can_be_alerted
 from escalations.services import escalation_open
 from practices.models import Membership, StaffMember
-from practices.selectors import message_text
+from practices.selectors import message_text, staff_for_alerts
 
-from ..messaging.services import outreach_queue, outreach_to_patient
+from ..media import media_attach_to_escalation
+from ..messaging.services import ESCALATION_ALERT, outreach_queue, outreach_to_patient
 from ..models import Channel, Conversation, Message, Outreach
 from .understanding import Understanding
 
@@ -73,31 +75,45 @@ def _reply_text(message: Message, category: str) -> str:
 
 
 def alert_staff(escalation: Escalation) -> int:
-    """Text (or email) the practice's on-duty staff: the kind of escalation, never the patient's words."""
+    """Alert staff of an escalation: the kind, never the patient's words. The routed person at once, and
+    everyone else who receives alerts after a grace period (skipped when it is sent if the escalation was
+    claimed or resolved by then); everyone at once when nobody is routed or the routed person can't be
+    alerted. Returns how many alerts were queued."""
     practice = escalation.practice
     first_name = escalation.patient.first_name if escalation.patient and escalation.patient.first_name else "A patient"
-    summary = f"{escalation.get_category_display()} from {first_name}. Open the console to claim it."
-    body = message_text(practice=practice, key="staff_alert", summary=summary)
-    sent = 0
-    for staff in StaffMember.objects.filter(practice=practice, receives_alerts=True).select_related("user"):
-        channel, phone, email = None, staff.phone, staff.email or staff.user.email
-        if phone:
-            channel = Channel.SMS
-        elif email:
-            channel = Channel.EMAIL
-        if channel is None:
-            continue
-        outreach_queue(
-            practice=practice,
-            kind=Outreach.Kind.STAFF_ALERT,
-            phone=phone,
-            email=email if not phone else "",
-            channel=channel,
-            body=body,
-            automated=False,
+    what = f"{escalation.get_category_display()} from {first_name}"
+    routed = escalation.routed_to
+    if routed is None or not can_be_alerted(routed):
+        body = message_text(practice=practice, key="staff_alert", summary=f"{what}. Open the console to claim it.")
+        return sum(_alert(staff, practice=practice, body=body) for staff in staff_for_alerts(practice=practice))
+    summary = f"{what}, routed to you. Open the console to claim it."
+    sent = _alert(routed, practice=practice, body=message_text(practice=practice, key="staff_alert", summary=summary))
+    summary = f"{what}, not claimed yet. Open the console to claim it."
+    later = message_text(practice=practice, key="staff_alert", summary=summary)
+    due_at = escalation.created_at + alert_grace(escalation.category)
+    for staff in staff_for_alerts(practice=practice).exclude(pk=routed.pk):
+        sent += _alert(
+            staff, practice=practice, body=later, due_at=due_at, purpose=f"{ESCALATION_ALERT}{escalation.pk}"
         )
-        sent += 1
     return sent
+
+
+def _alert(staff: StaffMember, *, practice, body: str, **fields) -> int:
+    """Queue one alert to a staff member, by text where they have a phone, else by email."""
+    phone, email = staff.phone, staff.email or staff.user.email
+    if not phone and not email:
+        return 0
+    outreach_queue(
+        practice=practice,
+        kind=Outreach.Kind.STAFF_ALERT,
+        phone=phone,
+        email=email if not phone else "",
+        channel=Channel.SMS if phone else Channel.EMAIL,
+        body=body,
+        automated=False,
+        **fields,
+    )
+    return 1
 
 
 def hand_off(*, message: Message, understanding: Understanding) -> Escalation:
@@ -114,6 +130,7 @@ def hand_off(*, message: Message, understanding: Understanding) -> Escalation:
         conversation=conversation,
         source_message=message,
     )
+    media_attach_to_escalation(escalation=escalation, message=message)
     if category in ("emergency", "human_request"):
         Conversation.objects.filter(pk=conversation.pk).update(state=Conversation.State.HANDED_OFF)
     if created:

@@ -42,8 +42,34 @@ def unavailable_voice() -> str:
     return str(response)
 
 
-def receptionist_greeting(*, brand: str) -> str:
-    """The receptionist answers: says what it is, asks how it can help, and listens."""
+def receptionist_greeting(*, brand: str, missed: bool = True, first_name: str = "") -> str:
+    """The receptionist answers: says what it is, asks how it can help, and listens. On a missed call it
+    says sorry and that the text-back is on its way; answering first (coverage "always") it does not.
+
+    A known caller hears their first name and nothing else of their records before they speak: someone
+    else may have the phone."""
+    response = VoiceResponse()
+    gather = response.gather(
+        input="speech",
+        action=absolute("twilio-voice-gather"),
+        method="POST",
+        speech_timeout="auto",
+        action_on_empty_result=True,
+        language="en-US",
+    )
+    sorry, texting = ("Sorry we couldn't get to the phone. ", ", and I'm texting you now too") if missed else ("", "")
+    hello = f"Hi {first_name}" if first_name else "Hi"
+    gather.say(
+        f"{hello}, thanks for calling {brand}. {sorry}I'm {brand}'s automated assistant{texting}. How can I help "
+        "you today?",
+        voice=VOICE,
+    )
+    return str(response)
+
+
+def callback_greeting(*, brand: str) -> str:
+    """Our automated callback, answered by a person: says what it is and why it calls, then listens
+    exactly like the receptionist on an incoming call."""
     response = VoiceResponse()
     gather = response.gather(
         input="speech",
@@ -54,10 +80,35 @@ def receptionist_greeting(*, brand: str) -> str:
         language="en-US",
     )
     gather.say(
-        f"Hi, thanks for calling {brand}. Sorry we couldn't get to the phone. I'm {brand}'s automated "
-        "assistant, and I'm texting you now too. How can I help you today?",
+        f"Hi, this is the automated assistant for {brand}, calling back about your call earlier. Sorry we "
+        "missed you. I can answer questions or book a visit. How can I help you today?",
         voice=VOICE,
     )
+    return str(response)
+
+
+def callback_voicemail(*, brand: str, call_back_on: str) -> str:
+    """Our automated callback, answered by voicemail: a short message that says nothing about the
+    patient (anyone may play it back), then hang up."""
+    response = VoiceResponse()
+    response.say(
+        f"Hi, this is the automated assistant for {brand}, returning your call from earlier. Reply to our "
+        f"text, or call us back at {call_back_on}, whenever suits you. Goodbye.",
+        voice=VOICE,
+    )
+    response.hangup()
+    return str(response)
+
+
+def call_back_later(*, brand: str, can_call_back: bool) -> str:
+    """The desk missed a call where the receptionist covers only after hours: a short, polite message
+    (the call is in the staff's callback queue), then hang up."""
+    response = VoiceResponse()
+    then = "We'll call you back as soon as we can." if can_call_back else "Please call us again in a little while."
+    response.say(
+        f"Thanks for calling {brand}. Sorry, our team can't get to the phone right now. {then} Goodbye.", voice=VOICE
+    )
+    response.hangup()
     return str(response)
 
 
@@ -82,12 +133,15 @@ def hang_up() -> str:
     return str(response)
 
 
-def goodbye_after_speech(*, brand: str, heard: bool) -> str:
+def goodbye_after_speech(*, brand: str, heard: bool, texting: bool = True) -> str:
+    """`texting`: a text-back is on its way (a missed call), so the goodbye may promise it."""
     response = VoiceResponse()
     if heard:
-        response.say(f"Thank you. I've passed that to the {brand} team, and we'll text you shortly.", voice=VOICE)
+        then = ", and we'll text you shortly" if texting else ""
+        response.say(f"Thank you. I've passed that to the {brand} team{then}.", voice=VOICE)
     else:
-        response.say(f"No problem. We'll text you shortly. Thanks for calling {brand}.", voice=VOICE)
+        then = "We'll text you shortly. " if texting else ""
+        response.say(f"No problem. {then}Thanks for calling {brand}.", voice=VOICE)
     response.hangup()
     return str(response)
 

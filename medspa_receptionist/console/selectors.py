@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from django.db.models import Case, Count, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
-from booking.models import Appointment, FollowUpTask, SeriesEnrollment, WaitlistEntry
+from booking.models import Appointment, CalendarConflict, FollowUpTask, SeriesEnrollment, WaitlistEntry
 from booking.selectors import appointments_on_day
 from calls.models import BY_ACTIVITY, Conversation, Message, Outreach
 from escalations.models import Escalation
@@ -24,6 +24,7 @@ class Counts:
     conversations: int
     series: int
     problems: int = 0
+    calendar_conflicts: int = 0  # clashes with the practice's own calendars, waiting for staff
 
 
 def queue_counts(practice: Practice) -> Counts:
@@ -41,6 +42,9 @@ def queue_counts(practice: Practice) -> Counts:
             practice=practice, status__in=[SeriesEnrollment.Status.DUE, SeriesEnrollment.Status.LATE]
         ).count(),
         problems=problem_count(practice),
+        calendar_conflicts=CalendarConflict.objects.filter(
+            practice=practice, status=CalendarConflict.Status.OPEN
+        ).count(),
     )
 
 
@@ -66,6 +70,8 @@ HOUSEKEEPING_JOBS = {
     "booking.tasks.series_sweep_all": "Series cadence update",
     "analytics.tasks.rollups_nightly": "Analytics rollups",
     "calls.tasks.retention_purge_all": "Retention purge",
+    "booking.tasks.calendar_sync_all": "Calendar sync",
+    "booking.tasks.calendar_sync": "Calendar sync",
 }
 
 
@@ -112,6 +118,7 @@ def escalation_queue(practice: Practice):
     return (
         Escalation.objects.filter(practice=practice, status__in=ACTIVE_ESCALATION)
         .select_related("patient", "claimed_by", "conversation")
+        .prefetch_related("media")
         .order_by("priority", "sla_due_at")
     )
 
@@ -146,7 +153,11 @@ def conversation_list(practice: Practice, *, limit: int = 100):
 
 def schedule_for(practice: Practice, *, day: date, location: Location):
     """Today's visits at one location, by provider column (providers who work there or have a visit)."""
-    visits = list(appointments_on_day(practice=practice, day=day, location=location).exclude(status="cancelled"))
+    visits = list(
+        appointments_on_day(practice=practice, day=day, location=location)
+        .exclude(status="cancelled")
+        .select_related("intake")
+    )
     providers = list(
         Provider.objects.filter(Q(locations=location) | Q(pk__in=[v.provider_id for v in visits]), practice=practice)
         .distinct()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import calendar_views, checkout, intake, known_callers, views
 
 urlpatterns = [
     path("", views.home, name="console-home"),
@@ -20,10 +20,27 @@ urlpatterns = [
     path("conversations/<int:pk>/take-over/", views.conversation_take_over, name="console-conversation-take-over"),
     path("conversations/<int:pk>/hand-back/", views.conversation_hand_back, name="console-conversation-hand-back"),
     path("conversations/<int:pk>/reply/", views.conversation_reply, name="console-conversation-reply"),
+    path("link-requests/<int:pk>/confirm/", known_callers.link_confirm, name="console-link-confirm"),
+    path("link-requests/<int:pk>/reject/", known_callers.link_reject, name="console-link-reject"),
+    path("media/<int:pk>/", views.media_file, name="console-media"),
     path("schedule/", views.schedule, name="console-schedule"),
     path("schedule/book/", views.slot_picker, name="console-book"),
     path("schedule/book/confirm/", views.book, name="console-book-confirm"),
     path("appointments/<int:pk>/<slug:action>/", views.appointment_action, name="console-appointment-action"),
+    path("checkout/<int:pk>/", checkout.checkout, name="console-checkout"),
+    path("checkout/<int:pk>/book/", checkout.checkout_book, name="console-checkout-book"),
+    path("checkout/<int:pk>/not-ready/", checkout.checkout_not_ready_view, name="console-checkout-not-ready"),
     path("patients/<int:pk>/", views.patient_detail, name="console-patient"),
+    path("intake/<int:pk>/", intake.intake_detail, name="console-intake"),
+    path("intake/<int:pk>/review/", intake.intake_review_done, name="console-intake-review"),
+    path("intake/<int:pk>/resend/", intake.intake_resend, name="console-intake-resend"),
     path("patients/<int:pk>/phone/", views.patient_phone, name="console-patient-phone"),
+    path("calendar-sync/", calendar_views.calendar_sync, name="console-calendar-sync"),
+    path("calendar-sync/<int:pk>/sync/", calendar_views.calendar_sync_now, name="console-calendar-sync-now"),
+    path(
+        "calendar-sync/conflicts/<int:pk>/handled/",
+        calendar_views.calendar_conflict_handled,
+        name="console-calendar-conflict-handled",
+    ),
+    path("patients/<int:pk>/channel/", known_callers.patient_channel, name="console-patient-channel"),
 ]

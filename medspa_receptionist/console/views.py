@@ -7,6 +7,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,13 +18,16 @@ from booking import services as booking
 from booking.models import Appointment, FollowUpTask, SeriesEnrollment
 from booking.selectors import open_slots
 from calls import services as calls
-from calls.models import BY_ACTIVITY, Conversation, Outreach
+from calls.models import BY_ACTIVITY, Conversation, MessageMedia, Outreach
+from calls.outreach.intake import intake_invite
 from calls.outreach.series import series_prompt
+from calls.patient_links import link_requests_pending
 from escalations import services as escalations
 from escalations.models import Escalation
 from practices.audit import audited
 from practices.models import ConsentEvent, Location, Patient, Provider, Service
 from practices.phones import InvalidPhoneNumber, mask_phone
+from practices.selectors import location_coverage
 from practices.services import patient_get_or_create
 from practices.tenancy import practice_for_user
 
@@ -82,6 +86,7 @@ def home(request):
         {
             "escalations": selectors.escalation_queue(request.practice)[:10],
             "callbacks": selectors.callback_queue(request.practice)[:10],
+            "coverage": location_coverage(practice=request.practice, at=timezone.now()),
         },
     )
 
@@ -108,7 +113,9 @@ def _changed(response):
 
 def _escalation_response(request, escalation):
     if request.htmx:
-        escalation = Escalation.objects.select_related("patient", "claimed_by").get(pk=escalation.pk)
+        escalation = (
+            Escalation.objects.select_related("patient", "claimed_by").prefetch_related("media").get(pk=escalation.pk)
+        )
         return _changed(render(request, "console/_escalation.html", {"escalation": escalation}))
     return redirect("console-escalations")
 
@@ -255,10 +262,11 @@ def conversation_detail(request, pk: int):
     conversation = get_object_or_404(
         Conversation.objects.select_related("patient", "taken_over_by", "location"), practice=request.practice, pk=pk
     )
-    thread = conversation.messages.select_related("sent_by").order_by("created_at", "id")
+    thread = conversation.messages.select_related("sent_by").prefetch_related("media").order_by("created_at", "id")
     context = {"conversation": conversation, "thread": thread}
     if request.htmx and request.htmx.target == "thread":
         return render(request, "console/_thread.html", context)
+    context["link_requests"] = link_requests_pending(conversation=conversation)
     return _page(request, "console/conversation.html", context)
 
 
@@ -290,6 +298,25 @@ def conversation_reply(request, pk: int):
         if outreach.state == Outreach.State.PENDING and outreach.due_at > timezone.now():
             messages.info(request, "It's quiet hours for this patient: the reply goes out at 8 am their time.")
     return _back(request, reverse("console-conversation", args=[pk]))
+
+
+@require_GET
+@staff_view
+@audited("patient photo")
+def media_file(request, pk: int):
+    """A picture a patient texted, from private storage: never Twilio's address, never cached."""
+    media = _for_staff(request, MessageMedia, pk)
+    if media.status != MessageMedia.Status.STORED or not media.file:
+        raise Http404("No such picture.")
+    try:
+        handle = media.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("No such picture.") from None
+    response = FileResponse(handle, content_type=media.content_type)
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 # Schedule
@@ -352,6 +379,9 @@ def appointment_action(request, pk: int, action: str):
             raise PermissionDenied("Unknown action.")
     except booking.BookingError as exc:
         messages.error(request, str(exc))
+    else:
+        if action == "complete":  # checkout: book the next visit before the client leaves
+            return _back(request, reverse("console-checkout", args=[pk]))
     local = appointment.local_start
     return _back(request, f"{reverse('console-schedule')}?location={appointment.location_id}&date={local.date()}")
 
@@ -447,6 +477,7 @@ def book(request):
         return redirect(
             f"{reverse('console-book')}?location={location.pk}&service={service.pk}&date={starts_at.date()}"
         )
+    intake_invite(appointment=appointment)  # a new patient's form link (it follows a rescheduled visit)
     messages.success(request, f"Booked: {appointment}.")
     return _back(request, f"{reverse('console-schedule')}?location={location.pk}&date={appointment.local_start.date()}")
 
@@ -467,7 +498,7 @@ def patient_detail(request, pk: int):
             "masked_phone": mask_phone(patient.phone),
             "consent_events": ConsentEvent.objects.filter(practice=request.practice, phone=patient.phone),
             "conversations": patient.conversations.order_by(*BY_ACTIVITY),
-            "appointments": patient.appointments.select_related("service", "provider", "location").order_by(
+            "appointments": patient.appointments.select_related("service", "provider", "location", "intake").order_by(
                 "-starts_at"
             ),
             "enrollments": patient.series_enrollments.select_related("template"),

@@ -5,6 +5,7 @@ import pytest
 from django.utils import timezone
 
 from practices.models import Location, Patient, Practice, Provider, Resource, Service
+from tests.booking.caldav_server import radicale, remote  # noqa: F401 (a real CalDAV server for the sync tests)
 from tests.factories import (
     BusinessHoursFactory,
     LocationFactory,

@@ -65,7 +65,8 @@ def test_follow_ups_stop_at_a_booking_or_a_staff_takeover(line, twilio, outbox, 
     AppointmentFactory(
         practice=line.practice,
         location=line.location,
-        patient=PatientFactory(practice=line.practice, phone="+16465550188"),
+        # Returning, so the booking brings no intake link (tests/calls/test_intake.py): only the text-back went.
+        patient=PatientFactory(practice=line.practice, phone="+16465550188", is_returning=True),
         starts_at=timezone.now() + timedelta(days=3),
     )
     outreach_sweep()

@@ -61,7 +61,7 @@ def test_old_conversations_are_erased_recent_ones_kept_and_a_second_run_does_not
     AuditEvent.objects.create(username="riley", what="patient", method="GET", path="/x/", at=old_when)
 
     erased = retention_purge(practice=practice, now=now)
-    assert erased == {"messages": 1, "outreach": 1, "calls": 1, "conversations": 1, "escalations": 1}
+    assert erased == {"media": 0, "messages": 1, "outreach": 1, "calls": 1, "conversations": 1, "escalations": 1}
 
     old.refresh_from_db()
     assert (old.phone, old.context, old.patient) == (f"purged-{old.pk}", {}, None)
@@ -80,6 +80,7 @@ def test_old_conversations_are_erased_recent_ones_kept_and_a_second_run_does_not
     assert AuditEvent.objects.filter(at=old_when).count() == 1
 
     assert retention_purge(practice=practice, now=now) == {
+        "media": 0,
         "messages": 0,
         "outreach": 0,
         "calls": 0,

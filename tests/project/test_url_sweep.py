@@ -33,6 +33,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.resolvers import RegexPattern, RoutePattern
@@ -42,15 +43,30 @@ from rest_framework.authtoken.models import Token
 
 from analytics.services import rollups_compute
 from analytics.views import TABLES
-from booking.models import Appointment, FollowUpTask, SeriesTemplate, WaitlistEntry
-from calls.models import Message
+from booking import intake
+from booking.models import (
+    Appointment,
+    CalendarConflict,
+    CalendarConnection,
+    EventTypeMapping,
+    ExternalEvent,
+    FollowUpTask,
+    IntakeForm,
+    ProviderFeed,
+    SeriesTemplate,
+    WaitlistEntry,
+    new_feed_token,
+)
+from calls.models import Message, MessageMedia, PatientLinkRequest
 from escalations import services as escalations
+from escalations.models import DutyShift, RoutingRule
 from practices.models import (
     ApprovedAnswer,
     BlockedNumber,
     Campaign,
     Closure,
     ConsentEvent,
+    IntakeAcknowledgement,
     Membership,
     MessageTemplate,
     Practice,
@@ -96,13 +112,30 @@ ID_PARAMETERS = {
     "console-conversation-take-over": {"pk": "conversation"},
     "console-conversation-hand-back": {"pk": "conversation"},
     "console-conversation-reply": {"pk": "conversation"},
+    "console-media": {"pk": "message_media"},
     "console-appointment-action": {"pk": "appointment", "action": APPOINTMENT_ACTIONS},
+    "console-checkout": {"pk": "completed_visit"},
+    "console-checkout-book": {"pk": "completed_visit"},
+    "console-checkout-not-ready": {"pk": "completed_visit"},
     "console-patient": {"pk": "patient"},
     "console-patient-phone": {"pk": "patient"},
+    "console-intake": {"pk": "intake"},
+    "console-intake-review": {"pk": "intake"},
+    "console-intake-resend": {"pk": "intake"},
+    # A new patient's intake form opens for whoever holds its signed link: the other practice's link with a
+    # forged signature (their form's id and nonce, our expiry) must open nothing.
+    "intake-form": {"token": "forged_intake_link"},
+    "console-patient-channel": {"pk": "patient"},
+    "console-link-confirm": {"pk": "link_request"},
+    "console-link-reject": {"pk": "link_request"},
     "api-appointment": {"pk": "appointment"},
     "api-appointment-reschedule": {"pk": "appointment"},
     "api-appointment-cancel": {"pk": "appointment"},
     "api-appointment-ics": {"pk": "appointment"},
+    "console-calendar-sync-now": {"pk": "calendar_connection"},
+    "console-calendar-conflict-handled": {"pk": "calendar_conflict"},
+    # A provider's feed is open to whoever holds its secret token: the other practice's revoked one must 404.
+    "calendar-feed": {"token": "revoked_feed_token"},
     "api-conversation": {"pk": "conversation"},
     "api-escalation": {"pk": "escalation"},
     "api-escalation-claim": {"pk": "escalation"},
@@ -142,12 +175,19 @@ ADMIN_MODELS = {
     "practices.contactconsent": TENANT,
     "practices.consentevent": TENANT,
     "practices.auditevent": TENANT,
+    "practices.intakeacknowledgement": TENANT,
     "booking.appointment": TENANT,
     "booking.seriestemplate": TENANT,
     "booking.seriesenrollment": TENANT,
     "booking.followuptask": TENANT,
     "booking.waitlistentry": TENANT,
+    "booking.intakeform": TENANT,
+    "booking.calendarconnection": TENANT,
+    "booking.eventtypemapping": TENANT,
+    "booking.providerfeed": TENANT,
     "escalations.escalation": TENANT,
+    "escalations.routingrule": TENANT,
+    "escalations.dutyshift": TENANT,
     "calls.call": TENANT,
     "calls.conversation": TENANT,
     "calls.message": TENANT,
@@ -305,6 +345,18 @@ def build_practice(tag: str, phone: str, *, word: str) -> Rows:
         practice=practice, role="manager", user__username=f"{tag}manager", phone="+19175550134"
     ).user
     front_desk = StaffMemberFactory(practice=practice, role="front_desk", user__username=f"{tag}desk").user
+    # Escalation routing: a rule and a duty shift naming the manager (whose username carries the tag).
+    RoutingRule.objects.create(
+        practice=practice,
+        category="complaint",
+        location=location,
+        service=service,
+        staff_member=manager.staff_member,
+        fallback=manager.staff_member,
+    )
+    DutyShift.objects.create(
+        staff_member=manager.staff_member, location=location, weekday=2, starts_at=time(9), ends_at=time(17)
+    )
     Token.objects.create(user=manager)
     number = practice.phone_numbers.get()
     campaign = Campaign.objects.create(
@@ -353,7 +405,16 @@ def build_practice(tag: str, phone: str, *, word: str) -> Rows:
     book.text_back(missed, NOW - timedelta(days=3) + timedelta(seconds=5))
     inbound = book.inbound(phone, NOW - timedelta(days=3, minutes=-2), service=service.slug)
     Message.objects.filter(pk=inbound.pk).update(body=f"{secret}: do you have botox")
+    # A picture the patient texted, stored (its bytes carry the secret too), on the escalation.
+    photo = MessageMedia(practice=practice, message=inbound, index=0, content_type="image/png", escalation=escalation)
+    photo.file.save("0.png", ContentFile(b"\x89PNG\r\n\x1a\n" + secret.encode()), save=False)
+    photo.status = MessageMedia.Status.STORED
+    photo.save()
     book.outbound(phone, NOW - timedelta(days=3, minutes=-3), kind="times_offered")
+    # Someone texting from another number who gave this patient's name and date of birth.
+    link_request = PatientLinkRequest.objects.create(
+        practice=practice, conversation=conversation, phone="+19175550188", patient=patient
+    )
     book.call(phone, NOW - timedelta(days=2), number=tracking, campaign=campaign)
     book.reminder(desk["appointment"], NOW - timedelta(hours=20))
     cancelled = AppointmentFactory(
@@ -371,7 +432,64 @@ def build_practice(tag: str, phone: str, *, word: str) -> Rows:
         campaign=campaign,
         source="sms",
     )
+    # Yesterday's visit, completed: its checkout page offers the next one.
+    completed_visit = AppointmentFactory(
+        practice=practice,
+        location=location,
+        patient=patient,
+        service=service,
+        provider=provider,
+        starts_at=datetime.combine(NOW.date() - timedelta(days=1), time(11), NY),
+        status=Appointment.Status.COMPLETED,
+        completed_at=NOW - timedelta(days=1),
+        source="sms",
+    )
     escalations.escalation_add_note(escalation=escalation, user=manager, note=f"{secret} note")
+    # The new patient's intake: acknowledged, submitted with words that call for a provider's review.
+    acknowledgement = IntakeAcknowledgement.objects.create(practice=practice, title=f"{tag} consent", text=secret)
+    intake_form = IntakeForm.objects.create(
+        practice=practice,
+        patient=patient,
+        appointment=desk["appointment"],
+        nonce=intake._nonce(),
+        expires_at=desk["appointment"].starts_at,
+    )
+    forged_intake_link = intake.intake_token(intake_form).rsplit(":", 1)[0] + ":" + "A" * 43
+    intake.intake_submit(
+        form=intake_form,
+        answers={
+            "first_name": f"{tag}PATIENT",
+            "medications": f"{secret} warfarin",
+            "acknowledged": [{"id": acknowledgement.pk, "title": acknowledgement.title, "text": secret}],
+        },
+    )
+    # The practice's own calendar (turned off, so nothing here reaches a network), a clash, a revoked feed.
+    connection = CalendarConnection(
+        practice=practice,
+        name=f"{tag} calendar",
+        provider=provider,
+        server_url="https://caldav.invalid/",
+        username=f"{tag}-user",
+        is_active=False,
+        last_error=f"{secret} calendar error",
+    )
+    connection.set_password(f"{secret} password")
+    connection.save()
+    EventTypeMapping.objects.create(practice=practice, pattern=f"{tag} tox", service=service)
+    external = ExternalEvent.objects.create(
+        practice=practice, connection=connection, href=f"/{tag}/event.ics", title=f"{secret} event"
+    )
+    conflict = CalendarConflict.objects.create(
+        practice=practice,
+        connection=connection,
+        appointment=desk["appointment"],
+        event=external,
+        event_title=f"{secret} event",
+    )
+    feed = ProviderFeed.objects.create(practice=practice, provider=provider)
+    revoked_feed_token = feed.token
+    feed.token = new_feed_token()
+    feed.save()
     rollups_compute(practice=practice, start=NOW.date() - timedelta(days=10), end=NOW.date())
 
     rows = {
@@ -389,7 +507,15 @@ def build_practice(tag: str, phone: str, *, word: str) -> Rows:
         "consent_event": consent,
         "waitlist": waitlisted,
         "cancelled": cancelled,
+        "intake": intake_form,
+        "forged_intake_link": forged_intake_link,
+        "completed_visit": completed_visit,
+        "link_request": link_request,
+        "message_media": photo,
         "tracking": tracking,
+        "calendar_connection": connection,
+        "calendar_conflict": conflict,
+        "revoked_feed_token": revoked_feed_token,
         "user": manager,
         "user_uidb64": urlsafe_base64_encode(force_bytes(manager.pk)),
     }
@@ -678,7 +804,14 @@ def test_the_lists_do_show_the_managers_own_practice(two_practices):
 
 # Patterns with no "own row" that a manager may open: a reset link, the admin's "view on site" (no model has
 # a page), an app's index, and a user's password (auth is for superusers).
-NO_OWN_ROW = {"password_reset_confirm", "admin:view_on_site", "admin:app_list", "admin:auth_user_password_change"}
+NO_OWN_ROW = {
+    "password_reset_confirm",
+    "admin:view_on_site",
+    "admin:app_list",
+    "admin:auth_user_password_change",
+    "intake-form",  # the patient's page, opened by its link (tests/booking/test_intake.py), never by staff
+    "calendar-feed",  # the table names a revoked token; a live one opens (tests/booking/test_caldav_feed_and_admin.py)
+}
 
 
 def test_the_managers_own_ids_open_so_the_refusals_mean_something(two_practices):
@@ -792,9 +925,12 @@ def test_ids_in_query_strings_and_form_bodies_are_scoped_too(two_practices):
         sweep.ask("GET", f"/analytics/?{query}", expect=bad_request)
         sweep.ask("GET", f"/api/v1/analytics/summary/?{query}", expect=bad_request)
         sweep.ask("GET", f"/analytics/export/campaigns.csv?{query}", expect=bad_request)
+        sweep.ask("GET", f"/analytics/quality/?{query}", expect=bad_request)
+        sweep.ask("GET", f"/api/v1/analytics/quality/?{query}", expect=bad_request)
     their_source = theirs["campaign"].source_code
     sweep.ask("GET", f"/analytics/?source={their_source}&start=2026-11-01&end=2026-12-02", expect=shown)
     sweep.ask("GET", f"/api/v1/analytics/summary/?source={their_source}", expect=shown)
+    sweep.ask("GET", f"/analytics/quality/?source={their_source}&start=2026-11-01&end=2026-12-02", expect=shown)
     sweep.ask("GET", f"/analytics/export/campaigns.csv?source={their_source}", expect=shown)
     sweep.ask("GET", "/analytics/export/cancellations.csv?start=2026-11-01&end=2026-12-31", expect=shown)
     assert not sweep.problems, "\n".join(sweep.problems)

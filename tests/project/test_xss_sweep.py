@@ -24,8 +24,9 @@ from django.urls import reverse
 
 from analytics.services import rollups_compute
 from analytics.views import TABLES
+from booking import intake
 from booking import services as booking
-from booking.models import Appointment, SeriesTemplate
+from booking.models import Appointment, IntakeForm, SeriesTemplate
 from calls.messaging import backends
 from calls.models import Conversation, Message, Outreach
 from escalations.models import Escalation
@@ -65,6 +66,7 @@ CALLBACK_REASON = "<script>alert('callback')</script> wants a call"
 CAMPAIGN_NAME = "<svg onload=alert('campaign')> Holiday glow"
 NOTE = "<script>alert('note')</script> called, left voicemail"
 REPLY = "<img src=x onerror=alert('reply')> we'll call you"
+INTAKE_TEXT = "<script>alert('intake')</script> warfarin"
 # Markup a browser would run: none of these may appear in an HTML answer.
 RAW = ["<script>alert", "<img src=x onerror", "<svg onload"]
 ESCAPED = "&lt;script&gt;alert("
@@ -195,9 +197,32 @@ def clinic(db, webhook, django_capture_on_commit_callbacks):
     Book(practice=practice, number=tracking).call(LEAD_PHONE, NOW - timedelta(days=2), campaign=campaign)
     rollups_compute(practice=practice, start=NOW.date() - timedelta(days=10), end=NOW.date())
 
+    # Intake answers, through the patient's own form (opened by its signed link, as from the text).
+    intake_form = IntakeForm.objects.create(
+        practice=practice,
+        patient=patient,
+        appointment=today_visit,
+        nonce=intake._nonce(),
+        expires_at=today_visit.starts_at,
+    )
+    answers = {
+        "first_name": FIRST_NAME,
+        "last_name": LAST_NAME,
+        "date_of_birth": "1990-01-01",
+        "medications": INTAKE_TEXT,
+        "allergies": INTAKE_TEXT,
+        "pregnancy": "no",
+        "isotretinoin": "no",
+        "conditions": "none",
+        "prior_treatments": INTAKE_TEXT,
+    }
+    response = Client().post(reverse("intake-form", args=[intake.intake_token(intake_form)]), answers)
+    assert response.status_code == 302, response.content
+
     return {
         "practice": practice,
         "patient": patient,
+        "intake": intake_form,
         "conversation": conversation,
         "lead": lead,
         "escalation": escalation,
@@ -286,6 +311,7 @@ def test_the_console_escapes_patient_words_on_every_page(clinic):
         "/console/series/",
         f"/console/patients/{patient.pk}/",
         f"/console/patients/{patient.pk}/phone/",
+        f"/console/intake/{clinic['intake'].pk}/",
         f"/console/schedule/book/?location={location.pk}&service={service.pk}&date={tomorrow}",
         f"/console/schedule/book/?location={location.pk}&service={service.pk}&date={tomorrow}"
         f"&reschedule={clinic['today_visit'].pk}",
@@ -312,6 +338,7 @@ def test_the_console_escapes_patient_words_on_every_page(clinic):
         assert "&lt;script&gt;alert(&#x27;note&#x27;)" in bodies["/console/escalations/"]
         assert "&lt;img src=x onerror=alert(&#x27;reply&#x27;)" in bodies[f"/console/conversations/{conversation.pk}/"]
         assert "&lt;img src=x onerror=alert(2)&gt;" in bodies[f"/console/conversations/{lead.pk}/"]
+        assert "&lt;script&gt;alert(&#x27;intake&#x27;)" in bodies[f"/console/intake/{clinic['intake'].pk}/"]
         callbacks = bodies["/console/callbacks/"]
         assert "&lt;script&gt;alert(&#x27;cancel&#x27;)" in callbacks  # upcoming cancellations, with the reason
         assert "&lt;svg onload=alert(&#x27;task&#x27;)" in callbacks
