@@ -16,6 +16,13 @@ from .models import Escalation
 class EscalationSerializer(serializers.ModelSerializer):
     category_label = serializers.CharField(source="get_category_display", read_only=True)
     claimed_by = serializers.CharField(source="claimed_by.username", default=None, read_only=True, allow_null=True)
+    routed_to = serializers.CharField(
+        source="routed_to.user.username",
+        default=None,
+        read_only=True,
+        allow_null=True,
+        help_text="The staff member routing sent it to first (null: everyone who receives alerts).",
+    )
 
     class Meta:
         model = Escalation
@@ -30,6 +37,8 @@ class EscalationSerializer(serializers.ModelSerializer):
             "summary",
             "reasons",
             "sla_due_at",
+            "routed_to",
+            "routing_note",
             "claimed_by",
             "claimed_at",
             "resolved_at",
@@ -44,7 +53,7 @@ class ResolveSerializer(serializers.Serializer):
 
 
 def _scoped(request):
-    return Escalation.objects.filter(practice=request.practice).select_related("claimed_by")
+    return Escalation.objects.filter(practice=request.practice).select_related("claimed_by", "routed_to__user")
 
 
 @audited("api escalations")

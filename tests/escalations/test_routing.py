@@ -327,6 +327,14 @@ def test_the_console_card_says_where_it_was_routed(team, twilio, client):
     assert "Clinical question about Lip filler -&gt; Kim Staff (on duty)" in body
 
 
+def test_the_api_says_where_it_was_routed(team, twilio, client):
+    text(twilio, WORDS["clinical_filler"])
+    client.force_login(team["mia"].user)
+    [row] = client.get("/api/v1/escalations/").json()
+    assert row["routed_to"] == team["kim"].user.username
+    assert row["routing_note"] == "Clinical question about Lip filler -> Kim Staff (on duty)"
+
+
 @pytest.fixture
 def superuser_client(client, django_user_model):
     client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "a-long-password-1"))
