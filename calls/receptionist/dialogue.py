@@ -25,10 +25,9 @@ from booking.selectors import first_choices, service_to_offer
 from practices.models import ApprovedAnswer, Campaign, Location, Membership, Patient, Provider, Service
 from practices.selectors import message_text
 
-from ..messaging.channels import preferred_route
-from ..messaging.services import outreach_to_patient
 from ..models import Conversation, Message, Outreach
 from ..outreach.intake import intake_invite
+from ..outreach.reminders import reminders_schedule
 from ..outreach.series import series_dialogue
 from . import history
 from .understanding import Understanding
@@ -343,33 +342,8 @@ def _offer(conversation: Conversation, *, reschedule: Appointment | None = None)
 
 
 def _reminders(appointment: Appointment, conversation: Conversation) -> None:
-    # By the patient's preferred channel where they can be reached on it (messaging/channels.py), else SMS;
-    # sending puts it in their thread on that channel.
-    route = preferred_route(patient=appointment.patient, phone=conversation.phone)
-    for key, before in (("reminder_48h", timedelta(hours=48)), ("reminder_2h", timedelta(hours=2))):
-        due = appointment.starts_at - before
-        if due <= timezone.now():
-            continue
-        outreach_to_patient(
-            conversation=conversation,
-            channel=route.channel,
-            email=route.email,
-            kind=Outreach.Kind.REMINDER,
-            automated=True,
-            patient=appointment.patient,
-            location=appointment.location,
-            appointment=appointment,
-            due_at=due,
-            template_key=key,
-            body=message_text(
-                practice=appointment.practice,
-                key=key,
-                service=appointment.service.name,
-                when=_when(appointment.local_start),
-                when_time=appointment.local_start.strftime("%-I:%M %p"),
-                location=appointment.location.name,
-            ),
-        )
+    # By the patient's preferred channel where they can be reached on it, else SMS (outreach/reminders.py).
+    reminders_schedule(appointment=appointment, conversation=conversation)
 
 
 def _confirmation(appointment: Appointment) -> str:

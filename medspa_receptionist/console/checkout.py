@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from booking import services as booking
 from booking.checkout import checkout_not_ready, next_visit_choices, next_visit_window
 from booking.models import Appointment
+from calls.outreach.reminders import reminders_schedule
 from practices.audit import audited
 from practices.models import Provider
 
@@ -105,6 +106,7 @@ def checkout_book(request, pk: int):
         )
     except booking.BookingError as exc:
         return _refused(request, appointment, f"{exc} Here are the times open now.")
+    reminders_schedule(appointment=booked)  # so the next visit is not forgotten between now and then
     text = (
         f"Next visit booked: {booked.service.name} with {booked.provider}, {booked.local_start:%a %b %-d at %-I:%M %p}."
     )

@@ -20,6 +20,7 @@ from booking.selectors import open_slots
 from calls import services as calls
 from calls.models import BY_ACTIVITY, Conversation, MessageMedia, Outreach
 from calls.outreach.intake import intake_invite
+from calls.outreach.reminders import reminders_schedule
 from calls.outreach.series import series_prompt
 from calls.patient_links import link_requests_pending
 from escalations import services as escalations
@@ -477,6 +478,7 @@ def book(request):
         return redirect(
             f"{reverse('console-book')}?location={location.pk}&service={service.pk}&date={starts_at.date()}"
         )
+    reminders_schedule(appointment=appointment)  # 48 h and 2 h before; a moved visit's replace the old ones
     intake_invite(appointment=appointment)  # a new patient's form link (it follows a rescheduled visit)
     messages.success(request, f"Booked: {appointment}.")
     return _back(request, f"{reverse('console-schedule')}?location={location.pk}&date={appointment.local_start.date()}")

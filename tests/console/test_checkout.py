@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from booking import services as booking
 from booking.models import Appointment, FollowUpTask
+from calls.models import Outreach
 from practices.models import AuditEvent
 from tests.factories import AppointmentFactory, PatientFactory, ServiceFactory
 
@@ -66,6 +67,9 @@ def test_completing_a_series_visit_offers_times_in_the_series_window_and_books_o
         desk["patient"],
     )
     assert (booked.enrollment, booked.source, booked.booked_by) == (enrollment, "staff", staff)
+    # The next visit is reminded like any other: 48 h and 2 h before.
+    reminders = Outreach.objects.filter(appointment=booked, kind="reminder", state="pending")
+    assert sorted(r.due_at for r in reminders) == [start - timedelta(hours=48), start - timedelta(hours=2)]
     assert "Next visit booked" in staff_client.get(response["Location"]).content.decode()
 
 

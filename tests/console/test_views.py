@@ -261,6 +261,38 @@ def test_rescheduling_from_the_schedule_moves_the_visit(staff_client, desk):
     assert Appointment.objects.get(pk=desk["appointment"].pk).local_start.date() == day
 
 
+def _book_from_the_console(staff_client, desk, day, **extra):
+    picker = staff_client.get(
+        reverse("console-book"),
+        {"service": desk["service"].pk, "location": desk["location"].pk, "date": day.isoformat(), **extra},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    value = picker.split('name="slot" value="')[1].split('"')[0]
+    form = {"service": desk["service"].pk, "location": desk["location"].pk, "slot": value, **extra}
+    return staff_client.post(reverse("console-book-confirm"), form)
+
+
+def test_a_visit_booked_or_moved_at_the_desk_gets_its_reminders_for_its_time(staff_client, desk):
+    _book_from_the_console(staff_client, desk, desk["today"] + timedelta(days=4), phone="+12125550177")
+    visit = Appointment.objects.get(patient__phone="+12125550177")
+    reminders = Outreach.objects.filter(appointment=visit, kind="reminder", state="pending")
+    assert sorted(r.due_at for r in reminders) == [
+        visit.starts_at - timedelta(hours=48),
+        visit.starts_at - timedelta(hours=2),
+    ]
+    assert {r.phone for r in reminders} == {"+12125550177"}
+
+    _book_from_the_console(staff_client, desk, desk["today"] + timedelta(days=6), reschedule=visit.pk)
+    visit.refresh_from_db()
+    assert visit.local_start.date() == desk["today"] + timedelta(days=6)
+    assert sorted(r.due_at for r in Outreach.objects.filter(appointment=visit, kind="reminder", state="pending")) == [
+        visit.starts_at - timedelta(hours=48),
+        visit.starts_at - timedelta(hours=2),
+    ]
+    stopped = Outreach.objects.filter(appointment=visit, kind="reminder", state="cancelled")
+    assert stopped.count() == 2 and {r.state_reason for r in stopped} == {"visit moved"}
+
+
 def test_series_actions(staff_client, desk, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(
