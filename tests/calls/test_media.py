@@ -545,14 +545,19 @@ def test_a_browser_shows_the_photos_through_our_view_with_nothing_blocked(
     page.fill("#id_password", "a-long-test-password")
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server.url}/console/")  # the home page: its escalation card shows the pictures too
+    # Both pictures load (and decode: real images), through our own view. Each page's pictures finish
+    # loading before the next page, so no request is cut off after the server has audited it.
+    loaded = (
+        "() => { const images = [...document.querySelectorAll('img.thumb')];"
+        " return images.length === 2 && images.every(image => image.complete && image.naturalWidth > 0); }"
+    )
+    page.wait_for_function(loaded)
+    page.wait_for_load_state("networkidle")
     thread = reverse("console-conversation", args=[conversation.pk])
     for path in (thread, reverse("console-escalations")):
         page.goto(f"{live_server.url}{path}")
-        # Both pictures load (and decode: real images), through our own view.
-        page.wait_for_function(
-            "() => { const images = [...document.querySelectorAll('img.thumb')];"
-            " return images.length === 2 && images.every(image => image.complete && image.naturalWidth > 0); }"
-        )
+        page.wait_for_function(loaded)
+        page.wait_for_load_state("networkidle")
         shot(page, f"photos-{path.strip('/').replace('/', '-')}")
 
     # The thread polls every 5 s: the swap keeps the pictures, so each is fetched (and audited) once a view.
