@@ -78,6 +78,7 @@ from benchmarks.webhooks import (  # noqa: E402 (the path above first)
     machine_info,
     manage,
     pg_params,
+    print_machine_info,
     start,
     stop,
     summary,
@@ -1033,15 +1034,7 @@ def main() -> int:
 
     url = database_url()
     info = machine_info(url)
-    print(
-        "Machine: {nproc} CPU(s) ({cpu}), load average {load_average}, calibration loop {calibration_ms} ms".format(
-            **info
-        )
-    )
-    print(
-        f"Python {info['python']}, Django {info['django']}, django-q2 {info['django_q2']}, gunicorn "
-        f"{info['gunicorn']}, PostgreSQL {info['postgresql']}, Redis {info['redis']}"
-    )
+    print_machine_info(info)
     shape = "gthread" if args.gunicorn_threads > 1 else "sync"
     print(
         f"gunicorn {args.gunicorn_workers} x {args.gunicorn_threads} ({shape}); qcluster Q_WORKERS={args.q_workers}, "

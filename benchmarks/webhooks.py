@@ -911,6 +911,19 @@ def run_round(rnd: Round, args, log_dir: Path) -> dict:
 # Report.
 
 
+def print_machine_info(info: dict) -> None:
+    """The two header lines every run prints: the machine, then the versions measured."""
+    print(
+        "Machine: {nproc} CPU(s) ({cpu}), load average {load_average}, calibration loop {calibration_ms} ms".format(
+            **info
+        )
+    )
+    print(
+        f"Python {info['python']}, Django {info['django']}, django-q2 {info['django_q2']}, gunicorn "
+        f"{info['gunicorn']}, PostgreSQL {info['postgresql']}, Redis {info['redis']}"
+    )
+
+
 def machine_info(url: str) -> dict:
     cpu = ""
     try:
@@ -1115,15 +1128,7 @@ def main() -> None:
 
     url = database_url()
     info = machine_info(url)
-    print(
-        "Machine: {nproc} CPU(s) ({cpu}), load average {load_average}, calibration loop {calibration_ms} ms".format(
-            **info
-        )
-    )
-    print(
-        f"Python {info['python']}, Django {info['django']}, django-q2 {info['django_q2']}, gunicorn "
-        f"{info['gunicorn']}, PostgreSQL {info['postgresql']}, Redis {info['redis']}"
-    )
+    print_machine_info(info)
     print(
         f"gunicorn: {args.gunicorn_workers} workers x {args.gunicorn_threads} threads "
         f"({'gthread' if args.gunicorn_threads > 1 else 'sync'}), "

@@ -8,6 +8,8 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from practices.models import WEEKDAYS, StaffMember
+
 # How soon staff should pick each kind up.
 SLA = {
     "emergency": timedelta(minutes=5),
@@ -95,12 +97,7 @@ class RoutingRule(models.Model):
     role = models.CharField(
         max_length=20,
         blank=True,
-        choices=[
-            ("front_desk", "Front desk"),
-            ("clinical", "Nurse or injector"),
-            ("manager", "Manager"),
-            ("owner", "Owner"),
-        ],
+        choices=StaffMember.Role.choices,
         help_text="Everyone with this role (or name one person below).",
     )
     staff_member = models.ForeignKey(
@@ -146,17 +143,7 @@ class DutyShift(models.Model):
 
     staff_member = models.ForeignKey("practices.StaffMember", on_delete=models.CASCADE, related_name="duty_shifts")
     location = models.ForeignKey("practices.Location", on_delete=models.CASCADE, null=True, blank=True)
-    weekday = models.PositiveSmallIntegerField(
-        choices=[
-            (0, "Monday"),
-            (1, "Tuesday"),
-            (2, "Wednesday"),
-            (3, "Thursday"),
-            (4, "Friday"),
-            (5, "Saturday"),
-            (6, "Sunday"),
-        ]
-    )
+    weekday = models.PositiveSmallIntegerField(choices=WEEKDAYS)
     starts_at = models.TimeField()
     ends_at = models.TimeField()
 

@@ -72,6 +72,12 @@ def consent_record(
 REMINDER_CHANNELS = (Patient.Channel.SMS, Patient.Channel.WHATSAPP, Patient.Channel.EMAIL)
 
 
+def _keeps_channel(patient: Patient, channel: str) -> bool:
+    chosen = patient.preferred_channel_set_by in (Patient.ChannelSetBy.PATIENT, Patient.ChannelSetBy.STAFF)
+    learned = patient.preferred_channel == channel and patient.preferred_channel_set_by == Patient.ChannelSetBy.LEARNED
+    return chosen or learned
+
+
 @transaction.atomic
 def patient_channel_learn(*, patient: Patient, channel: str) -> bool:
     """The channel a patient just answered on becomes their preferred channel, marked as learned.
@@ -80,12 +86,10 @@ def patient_channel_learn(*, patient: Patient, channel: str) -> bool:
     voice call). Saved through the model, so the patient's history shows when it changed. True when
     it changed.
     """
-    if channel not in REMINDER_CHANNELS:
-        return False
+    if channel not in REMINDER_CHANNELS or _keeps_channel(patient, channel):
+        return False  # nothing to change: no row lock on every message a patient sends
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
-    if patient.preferred_channel_set_by in (Patient.ChannelSetBy.PATIENT, Patient.ChannelSetBy.STAFF):
-        return False
-    if patient.preferred_channel == channel and patient.preferred_channel_set_by == Patient.ChannelSetBy.LEARNED:
+    if _keeps_channel(patient, channel):
         return False
     patient.preferred_channel = channel
     patient.preferred_channel_set_by = Patient.ChannelSetBy.LEARNED

@@ -42,6 +42,18 @@ def unavailable_voice() -> str:
     return str(response)
 
 
+def _listen(response: VoiceResponse, action: str):
+    """A speech gather that posts what the caller said (or that they said nothing) to `action`."""
+    return response.gather(
+        input="speech",
+        action=action,
+        method="POST",
+        speech_timeout="auto",
+        action_on_empty_result=True,
+        language="en-US",
+    )
+
+
 def receptionist_greeting(*, brand: str, missed: bool = True, first_name: str = "") -> str:
     """The receptionist answers: says what it is, asks how it can help, and listens. On a missed call it
     says sorry and that the text-back is on its way; answering first (coverage "always") it does not.
@@ -49,14 +61,7 @@ def receptionist_greeting(*, brand: str, missed: bool = True, first_name: str = 
     A known caller hears their first name and nothing else of their records before they speak: someone
     else may have the phone."""
     response = VoiceResponse()
-    gather = response.gather(
-        input="speech",
-        action=absolute("twilio-voice-gather"),
-        method="POST",
-        speech_timeout="auto",
-        action_on_empty_result=True,
-        language="en-US",
-    )
+    gather = _listen(response, absolute("twilio-voice-gather"))
     sorry, texting = ("Sorry we couldn't get to the phone. ", ", and I'm texting you now too") if missed else ("", "")
     hello = f"Hi {first_name}" if first_name else "Hi"
     gather.say(
@@ -71,14 +76,7 @@ def callback_greeting(*, brand: str) -> str:
     """Our automated callback, answered by a person: says what it is and why it calls, then listens
     exactly like the receptionist on an incoming call."""
     response = VoiceResponse()
-    gather = response.gather(
-        input="speech",
-        action=absolute("twilio-voice-gather"),
-        method="POST",
-        speech_timeout="auto",
-        action_on_empty_result=True,
-        language="en-US",
-    )
+    gather = _listen(response, absolute("twilio-voice-gather"))
     gather.say(
         f"Hi, this is the automated assistant for {brand}, calling back about your call earlier. Sorry we "
         "missed you. I can answer questions or book a visit. How can I help you today?",
@@ -151,14 +149,7 @@ MAX_TURNS = 8
 
 def say_and_listen(text: str, *, turn: int) -> str:
     response = VoiceResponse()
-    gather = response.gather(
-        input="speech",
-        action=f"{absolute('twilio-voice-gather')}?turn={turn}",
-        method="POST",
-        speech_timeout="auto",
-        action_on_empty_result=True,
-        language="en-US",
-    )
+    gather = _listen(response, f"{absolute('twilio-voice-gather')}?turn={turn}")
     gather.say(text, voice=VOICE)
     return str(response)
 
